@@ -1,0 +1,31 @@
+# The two quick-start commands: `make run` and `make test`. Each creates .venv
+# (once), installs cnnb into it, then runs a benchmark or the test suite.
+PYTHON ?= python3
+VENV ?= .venv
+TF_EXTRA ?= cpu
+ARGS ?=
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.cnnb-installed
+
+.PHONY: run test test-fast bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=23" "setuptools>=64" wheel
+	$(PY) -m pip install --quiet -e ".[$(TF_EXTRA),test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/cnnb run $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow" $(ARGS)
+
+bench: $(STAMP)
+	$(PY) bench/resnet50_vs_plain_loop.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

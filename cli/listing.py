@@ -1,0 +1,119 @@
+"""Listing commands: ``cnnb models``, ``datasets``, ``variable-managers``, ``allreduce``.
+
+They read the registries only; no TensorFlow is imported. Model parameter
+counts and FLOPs come from the pure-Python shape trace.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+
+import click
+
+from cnnb.cli.session import Session
+
+
+def _rows(session: Session, kind: str, patterns=(), scope=None) -> list[dict]:
+    rows = []
+    registry = session.plugins.registry(kind)
+    conflicts = registry.conflicts()
+    for entry in registry.entries():
+        if patterns and not any(fnmatch.fnmatchcase(entry.name, p) for p in patterns):
+            continue
+        if scope and entry.scope != scope:
+            continue
+        row = {"name": entry.name, "description": entry.description, **entry.metadata,
+               "distribution": entry.provider.distribution, "plugin": entry.provider.plugin}
+        if entry.scope is not None:
+            row["scope"] = entry.scope
+        if (entry.name, entry.scope) in conflicts:
+            row["conflict"] = True
+        rows.append(row)
+    return rows
+
+
+def _broken_rows(session: Session) -> list[dict]:
+    return [{"plugin": info.name, "distribution": info.distribution, "version": info.version,
+             "error": f"{type(info.error).__name__}: {info.error}"}
+            for info in session.plugins.broken]
+
+
+def _emit(rows, broken, as_json: bool, columns: list[tuple[str, str]]) -> None:
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str) if not broken else
+                   json.dumps({"items": rows, "broken": broken}, indent=2, default=str))
+        return
+    table = [[title for _, title in columns]]
+    table += [[_cell(row.get(key)) for key, _ in columns] for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns) - 1)]
+    for line in table:
+        cells = [cell.ljust(width) for cell, width in zip(line, widths)] + [line[-1]]
+        click.echo("  ".join(cells).rstrip())
+    for row in broken:
+        click.echo(f"BROKEN  plugin '{row['plugin']}' ({row['distribution']} {row['version']}): "
+                   f"{row['error']}")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 10000:
+        return f"{value:,}"
+    return str(value)
+
+
+def _model_rows(session, patterns, dataset):
+    rows = _rows(session, "model", patterns, dataset)
+    registry = session.plugins.registry("model")
+    datasets = {e.name: e.load() for e in session.plugins.registry("dataset").entries()}
+    classes = {spec.model_scope: spec.num_classes for spec in datasets.values()}
+    for row in rows:
+        entry = registry.get(row["name"], row["scope"]) if not row.get("conflict") else None
+        row["dataset"] = row.pop("scope")
+        trace = getattr(entry.target, "trace", None) if entry else None
+        if callable(trace):
+            result = trace(classes.get(row["dataset"], 1000))
+            row.setdefault("params", result.params)
+            row.setdefault("flops", result.flops)
+        row["datasets"] = [name for name, spec in datasets.items()
+                           if spec.model_scope == row["dataset"]]
+        row["gflops"] = round(row["flops"] / 1e9, 2) if row.get("flops") else None
+    return rows
+
+
+@click.command("models")
+@click.argument("patterns", nargs=-1)
+@click.option("--dataset", "dataset", help="Only models for this dataset family "
+              "(imagenet, cifar10).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def models_command(session, patterns, dataset, as_json):
+    """List models (PATTERNS may use wildcards: 'resnet*')."""
+    rows = _model_rows(session, patterns, dataset)
+    _emit(rows, _broken_rows(session), as_json,
+          [("name", "NAME"), ("dataset", "DATASET"), ("image_size", "IMAGE"),
+           ("default_batch_size", "BATCH"), ("params", "PARAMS"), ("gflops", "GFLOPS"),
+           ("description", "DESCRIPTION")])
+
+
+def _simple_listing(kind: str, name: str, summary: str, extra=()):
+    @click.command(name, help=summary)
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @click.pass_obj
+    def command(session, as_json):
+        _emit(_rows(session, kind), _broken_rows(session), as_json,
+              [("name", "NAME"), *extra, ("distribution", "FROM"),
+               ("description", "DESCRIPTION")])
+    return command
+
+
+datasets_command = _simple_listing(
+    "dataset", "datasets", "List datasets.",
+    [("num_classes", "CLASSES"), ("train_examples", "TRAIN"), ("validation_examples", "VAL")])
+variable_managers_command = _simple_listing(
+    "variable_manager", "variable-managers", "List variable managers (--variable_update).")
+allreduce_command = _simple_listing(
+    "allreduce", "allreduce", "List all-reduce algorithms (--all_reduce_spec).")

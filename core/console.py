@@ -1,0 +1,59 @@
+"""The predecessor's console lines, so existing log parsers keep working."""
+
+from __future__ import annotations
+
+DASHES = "-" * 64
+
+
+def info_block(plan, tf_version: str) -> list[str]:
+    """``TensorFlow:`` then the ``print_info`` block ending in ``==========``."""
+    config = plan.config
+    data = "synthetic" if plan.synthetic else config.data_dir
+    lines = [
+        f"TensorFlow:  {tf_version}",
+        f"Model:       {plan.model.display_name or plan.model.name}",
+        f"Dataset:     {plan.dataset.name} ({data})",
+        f"Mode:        {plan.mode}",
+        "SingleSess:  False",
+        f"Batch size:  {plan.batch_size} global",
+        f"             {plan.batch_size_per_device} per device",
+        f"Num batches: {plan.num_batches}",
+        f"Num epochs:  {plan.num_epochs:.2f}",
+        f"Devices:     {list(plan.devices)}",
+        "NUMA bind:   False",
+        f"Data format: {config.data_format}",
+        f"Optimizer:   {config.optimizer}",
+        f"Variables:   {config.variable_update}",
+    ]
+    lines += [f"Note:        {note}" for note in config.notes]
+    lines.append("==========")
+    return lines
+
+
+def header(config) -> str:
+    loss_name = config.loss_type_to_report.replace("/", " ")
+    text = f"Step\tImg/sec\t{loss_name}"
+    if shows_accuracy(config):
+        text += "\ttop_1_accuracy\ttop_5_accuracy"
+    return text
+
+
+def shows_accuracy(config) -> bool:
+    return bool(config.print_training_accuracy or config.forward_only)
+
+
+def step_line(step: int, timing, loss: float, accuracy=None) -> str:
+    """``N\\timages/sec: M +/- U (jitter = J)\\tLOSS[\\tTOP1\\tTOP5]``."""
+    text = f"{step}\t{timing.line()}\t{loss:.3f}"
+    if accuracy is not None:
+        text += f"\t{accuracy[0]:.3f}\t{accuracy[1]:.3f}"
+    return text
+
+
+def total_lines(images_per_sec: float) -> list[str]:
+    return [DASHES, f"total images/sec: {images_per_sec:.2f}", DASHES]
+
+
+def is_display_step(step: int, display_every: int) -> bool:
+    """Step 1 and every ``display_every``-th step (1-based)."""
+    return step == 1 or step % display_every == 0

@@ -1,0 +1,1 @@
+"""The TensorFlow engine. Importing this package imports TensorFlow."""

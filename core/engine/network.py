@@ -1,0 +1,60 @@
+"""A builder model bound to TensorFlow variables on one device, and its losses."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from cnnb.builder import ConvNetBuilder
+from cnnb.tfops import TFBackend, VariableStore
+
+
+class Network:
+    """Variables created up front (from the shape trace) on ``device``; calling
+    it runs the model's layers on a batch of images."""
+
+    def __init__(self, model, num_classes: int, image_size: int, data_format: str,
+                 device: str, name_prefix: str = ""):
+        self.model, self.num_classes = model, num_classes
+        self.data_format, self.device = data_format, device
+        self.trace = model.trace(num_classes, data_format=data_format, image_size=image_size)
+        self.store = VariableStore(self.trace.variables, device, name_prefix)
+
+    @property
+    def trainable_variables(self) -> list:
+        return self.store.trainable
+
+    def __call__(self, images, training: bool, update_stats: bool = True):
+        """(logits, auxiliary logits or None), both float32."""
+        cnn = ConvNetBuilder(TFBackend(self.store, update_stats), images, 3, training,
+                             self.data_format)
+        logits = self.model.build_network(cnn, self.num_classes)
+        return tf.cast(logits, tf.float32), cnn.aux_logits
+
+
+def cross_entropy(logits, labels):
+    return tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def losses(network: Network, logits, aux_logits, labels, config):
+    """(base loss, total loss): softmax cross-entropy (+0.4 x the auxiliary head's),
+    plus weight decay x L2 of every trainable variable but batch norm's."""
+    base = cross_entropy(logits, labels)
+    if aux_logits is not None:
+        base += network.model.aux_loss_weight * cross_entropy(aux_logits, labels)
+    if not config.weight_decay:
+        return base, base
+    decayed = network.store.decayed()
+    if config.single_l2_loss_op:
+        l2 = tf.nn.l2_loss(tf.concat([tf.reshape(v, [-1]) for v in decayed], 0))
+    else:
+        l2 = tf.add_n([tf.nn.l2_loss(v) for v in decayed])
+    return base, base + config.weight_decay * l2
+
+
+def top_k_accuracy(logits, labels):
+    """(top-1, top-5) fractions of the batch."""
+    def fraction(k):
+        hits = tf.math.in_top_k(targets=labels, predictions=logits, k=k)
+        return tf.reduce_mean(tf.cast(hits, tf.float32))
+    return fraction(1), fraction(5)

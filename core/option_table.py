@@ -1,0 +1,217 @@
+"""The option table: every predecessor flag, with its name, default and meaning.
+
+Names and defaults are tf_cnn_benchmarks' so existing command lines run
+unchanged. ``status`` says what cnnb does with each: ACTIVE flags work,
+NO_TF2 flags are accepted with a one-line warning (their TF1 machinery is
+gone), PLANNED flags are rejected with a message until their feature lands.
+"""
+
+from __future__ import annotations
+
+from cnnb.options import ACTIVE, NO_TF2, PLANNED, Option, lower_case, upper_case
+
+VARIABLE_UPDATES = ("parameter_server", "replicated", "independent", "distributed_replicated",
+                    "distributed_all_reduce", "collective_all_reduce", "horovod")
+RESIZE_METHODS = ("nearest", "bilinear", "bicubic", "area", "round_robin", "crop")
+
+
+def _o(name, type_, default, help_, **kw):
+    return Option(name, type_, default, help_, **kw)
+
+
+def _no_tf2(name, type_, default, why):
+    return Option(name, type_, default, f"(no effect in TF2) {why}", status=NO_TF2, note=why,
+                  group="tf1")
+
+
+def _planned(name, type_, default, help_, feature, **kw):
+    return Option(name, type_, default, help_, status=PLANNED, note=feature, **kw)
+
+
+CORE_OPTIONS: tuple[Option, ...] = (
+    # What to run.
+    _o("model", str, "trivial", "Model to run; see 'cnnb models'."),
+    _o("batch_size", int, 0, "Batch size per device; 0 means the model's default.", min=0),
+    _o("num_batches", int, None, "Number of timed batches (default 100).", min=1),
+    _o("num_epochs", float, None, "Number of epochs to run; converted to batches. "
+       "Not with --num_batches.", min=0),
+    _o("num_warmup_batches", int, None, "Untimed batches before the timed ones "
+       "(default max(10, 5*autotune_threshold^2)).", min=0),
+    _o("autotune_threshold", int, None, "Only sets the default of --num_warmup_batches in TF2.",
+       min=0),
+    _o("num_gpus", int, 1, "Number of devices (GPUs, or logical CPUs with --device=cpu).", min=1),
+    _o("display_every", int, 10, "Print a step line every this many steps.", min=1),
+    _o("display_perf_ewma", float, None, "If set, images/sec in step lines is an "
+       "exponentially weighted average with this alpha.", min=0.0, max=1.0),
+    _o("forward_only", bool, False, "Inference only: no loss, no gradients."),
+    _o("print_training_accuracy", bool, False, "Print top-1/top-5 accuracy in step lines."),
+    _o("result_json", str, None, "Write the run's result record to this JSON file (atomically).",
+       group="output"),
+    # Devices and TF runtime.
+    _o("device", str, "gpu", "Device for computation: cpu or gpu (default gpu if one is visible).",
+       choices=("cpu", "gpu"), normalize=lower_case),
+    _o("data_format", str, "NCHW", "Image layout: NCHW (GPU only) or NHWC (default NHWC on CPU).",
+       choices=("NHWC", "NCHW"), normalize=upper_case),
+    _o("num_intra_threads", int, None, "Threads inside one op (0: TF's choice).", min=0),
+    _o("num_inter_threads", int, 0, "Ops run in parallel (0: TF's choice).", min=0),
+    _o("xla_compile", bool, False, "Compile each step with XLA (tf.function(jit_compile=True))."),
+    _o("xla", bool, False, "Turn on XLA auto-clustering for the whole program."),
+    _o("tf_random_seed", int, 1234, "TensorFlow random seed."),
+    _o("allow_growth", bool, None, "Let GPU memory grow as needed instead of taking it all."),
+    # Optimization.
+    _o("optimizer", str, "sgd", "Optimizer: sgd, momentum (Nesterov), rmsprop or adam.",
+       choices=("sgd", "momentum", "rmsprop", "adam")),
+    _o("init_learning_rate", float, None, "Initial learning rate (default: the model's).", min=0),
+    _o("piecewise_learning_rate_schedule", str, None,
+       "'LR0;E1;LR1;...;En;LRn': LRi applies from epoch Ei on."),
+    _o("num_epochs_per_decay", float, 0, "Epochs between learning-rate decays.", min=0),
+    _o("learning_rate_decay_factor", float, 0, "Learning-rate decay factor.", min=0),
+    _o("num_learning_rate_warmup_epochs", float, 0, "Epochs of linear learning-rate warm-up.",
+       min=0),
+    _o("minimum_learning_rate", float, 0, "Floor of the decayed learning rate.", min=0),
+    _o("resnet_base_lr", float, None, "Base learning rate of the ResNet schedule.", min=0),
+    _o("momentum", float, 0.9, "Momentum of the momentum optimizer."),
+    _o("rmsprop_decay", float, 0.9, "RMSProp decay."),
+    _o("rmsprop_momentum", float, 0.9, "RMSProp momentum."),
+    _o("rmsprop_epsilon", float, 1.0, "RMSProp epsilon."),
+    _o("adam_beta1", float, 0.9, "Adam beta1."),
+    _o("adam_beta2", float, 0.999, "Adam beta2."),
+    _o("adam_epsilon", float, 1e-8, "Adam epsilon."),
+    _o("gradient_clip", float, None, "Clip each gradient element to [-c, c]."),
+    _o("weight_decay", float, 0.00004, "L2 weight decay (batch-norm variables excluded)."),
+    _o("loss_type_to_report", str, "total_loss", "Loss shown in step lines.",
+       choices=("base_loss", "total_loss")),
+    _o("single_l2_loss_op", bool, False, "Compute the L2 loss as one op over all variables."),
+    # Variables and devices across towers.
+    _o("variable_update", str, "parameter_server", "How variables are shared between devices.",
+       choices=VARIABLE_UPDATES),
+    _o("local_parameter_device", str, "gpu", "Device holding the parameter-server variables.",
+       choices=("cpu", "gpu"), normalize=lower_case),
+    # Data.
+    _o("data_name", str, None, "Dataset name (imagenet, cifar10, ...); inferred from --data_dir."),
+    _planned("data_dir", str, None, "Directory of real data; unset means synthetic data.",
+             "real datasets"),
+    _o("input_preprocessor", str, "default", "Preprocessor of real data."),
+    _o("resize_method", str, "bilinear", "Image resize method for real data.",
+       choices=RESIZE_METHODS),
+    _o("distortions", bool, True, "Random crops and colour distortions of real training data."),
+    _o("distort_color_in_yiq", bool, True, "Colour distortions in YIQ space (real data)."),
+    _o("fuse_decode_and_crop", bool, True, "Decode and crop JPEGs in one op (real data)."),
+    _o("ml_perf", bool, False, "MLPerf-style preprocessing (mean subtraction, no bbox)."),
+)
+
+_EVAL = "evaluation and checkpoints"
+_MULTI = "multi-device and multi-worker runs"
+_FP16 = "reduced precision"
+_PROFILE = "tracing and profiling"
+_DATA = "real datasets"
+
+PLANNED_OPTIONS: tuple[Option, ...] = (
+    _planned("eval", bool, False, "Evaluate a trained checkpoint instead of training.", _EVAL),
+    _planned("eval_batch_size", int, 0, "Evaluation batch size per device.", _EVAL, min=0),
+    _planned("num_eval_batches", int, None, "Evaluation batches.", _EVAL, min=1),
+    _planned("num_eval_epochs", float, None, "Evaluation epochs.", _EVAL, min=0),
+    _planned("eval_interval_secs", int, 0, "Seconds between evaluations.", _EVAL, min=0),
+    _planned("eval_during_training_every_n_steps", int, None, "Evaluate every N steps.", _EVAL,
+             min=1),
+    _planned("eval_during_training_every_n_epochs", float, None, "Evaluate every N epochs.",
+             _EVAL, min=0),
+    _planned("eval_during_training_at_specified_steps", str, None, "Evaluate at these steps.",
+             _EVAL),
+    _planned("eval_during_training_at_specified_epochs", str, None, "Evaluate at these epochs.",
+             _EVAL),
+    _planned("stop_at_top_1_accuracy", float, None, "Stop when eval top-1 reaches this.", _EVAL),
+    _planned("collect_eval_results_async", bool, False, "Collect eval results asynchronously.",
+             _EVAL),
+    _planned("train_dir", str, None, "Checkpoint directory.", _EVAL),
+    _planned("eval_dir", str, "/tmp/tf_cnn_benchmarks/eval", "Evaluation summaries.", _EVAL),
+    _planned("save_model_secs", int, 0, "Save a checkpoint every N seconds.", _EVAL, min=0),
+    _planned("save_model_steps", int, None, "Save a checkpoint every N steps.", _EVAL, min=1),
+    _planned("max_ckpts_to_keep", int, 5, "Checkpoints kept.", _EVAL, min=1),
+    _planned("save_summaries_steps", int, 0, "Summary period in steps.", _EVAL, min=0),
+    _planned("summary_verbosity", int, 0, "Summary level 0-3.", _EVAL, min=0, max=3),
+    _planned("backbone_model_path", str, None, "Backbone checkpoint (ssd300).", _EVAL),
+    _planned("freeze_when_forward_only", bool, False, "Freeze the inference graph.", _PROFILE),
+    _planned("trt_mode", str, "", "TF-TRT precision.", _PROFILE,
+             choices=("", "FP32", "FP16", "INT8")),
+    _planned("trt_max_workspace_size_bytes", int, 4 << 30, "TF-TRT workspace.", _PROFILE),
+    _planned("trace_file", str, "", "Write a trace of one warm-up step.", _PROFILE),
+    _planned("tfprof_file", str, None, "Profile steps 0-9 to this file.", _PROFILE),
+    _planned("graph_file", str, None, "Write the step's graph.", _PROFILE),
+    _planned("benchmark_log_dir", str, None, "Benchmark log directory.", _PROFILE),
+    _planned("benchmark_test_id", str, None, "Test id for the benchmark log.", _PROFILE),
+    _planned("use_fp16", bool, False, "Compute in float16.", _FP16),
+    _planned("fp16_vars", bool, False, "Store variables in float16.", _FP16),
+    _planned("fp16_loss_scale", float, None, "Loss scale.", _FP16, min=0),
+    _planned("fp16_enable_auto_loss_scale", bool, False, "Automatic loss scaling.", _FP16),
+    _planned("fp16_inc_loss_scale_every_n", int, 1000, "Loss-scale growth period.", _FP16, min=1),
+    _planned("compact_gradient_transfer", bool, True, "fp16 gradients in all-reduce.", _FP16),
+    _planned("all_reduce_spec", str, None, "All-reduce algorithms by gradient size.", _MULTI),
+    _planned("gpu_indices", str, "", "Ring order of devices.", _MULTI),
+    _planned("hierarchical_copy", bool, False, "Hierarchical gradient copy.", _MULTI),
+    _planned("network_topology", str, "dgx1", "Topology for hierarchical copy.", _MULTI,
+             choices=("dgx1", "gcp_v100")),
+    _planned("gradient_repacking", int, 0, "Pack gradients into N chunks.", _MULTI, min=0),
+    _planned("variable_consistency", str, "strong", "relaxed defers reduced gradients a step.",
+             _MULTI, choices=("strong", "relaxed")),
+    _planned("staged_vars", bool, False, "Staged parameter-server variables.", _MULTI),
+    _planned("agg_small_grads_max_bytes", int, 0, "Pack small gradients.", _MULTI, min=0),
+    _planned("agg_small_grads_max_group", int, 10, "Largest small-gradient pack.", _MULTI, min=1),
+    _planned("allreduce_merge_scope", int, 1, "Gradients per all-reduce scope.", _MULTI, min=1),
+    _planned("job_name", str, "", "Role in a cluster.", _MULTI,
+             choices=("", "ps", "worker", "controller")),
+    _planned("ps_hosts", str, "", "Parameter-server hosts.", _MULTI),
+    _planned("worker_hosts", str, "", "Worker hosts.", _MULTI),
+    _planned("controller_host", str, None, "Controller host.", _MULTI),
+    _planned("task_index", int, 0, "Task index in the cluster.", _MULTI, min=0),
+    _planned("server_protocol", str, "grpc", "Cluster protocol.", _MULTI),
+    _planned("cross_replica_sync", bool, True, "Synchronous cross-worker updates.", _MULTI),
+    _planned("horovod_device", str, "", "Horovod all-reduce device.", _MULTI),
+    _planned("gpu_memory_frac_for_testing", float, 0, "GPU memory fraction.", _MULTI,
+             min=0, max=1),
+    _planned("datasets_use_prefetch", bool, True, "Prefetch batches to devices.", _DATA),
+    _planned("datasets_num_private_threads", int, None, "Private input threads.", _DATA, min=1),
+    _planned("datasets_use_caching", bool, False, "Cache the dataset.", _DATA),
+    _planned("datasets_parallel_interleave_cycle_length", int, None, "Interleave width.", _DATA,
+             min=1),
+    _planned("datasets_sloppy_parallel_interleave", bool, False, "Non-deterministic interleave.",
+             _DATA),
+    _planned("datasets_parallel_interleave_prefetch", int, None, "Interleave prefetch.", _DATA),
+    _planned("datasets_repeat_cached_sample", bool, False, "Repeat one cached sample.", _DATA),
+    _planned("multi_device_iterator_max_buffer_size", int, 1, "Device buffer.", _DATA, min=1),
+    _planned("sparse_to_dense_grads", bool, False, "Dense gradients for embeddings (ncf).", _DATA),
+)
+
+NO_TF2_OPTIONS: tuple[Option, ...] = (
+    _no_tf2("batch_group_size", int, 1, "TF2 has no staging areas; tf.data prefetches instead."),
+    _no_tf2("use_datasets", bool, True, "input always goes through tf.data in TF2."),
+    _no_tf2("gpu_thread_mode", str, "gpu_private", "TF_GPU_THREAD_MODE tuning was for TF1."),
+    _no_tf2("per_gpu_thread_count", int, 0, "TF_GPU_THREAD_COUNT tuning was for TF1."),
+    _no_tf2("use_numa_affinity", bool, False, "NUMA binding is left to the OS (numactl)."),
+    _no_tf2("use_chrome_trace_format", bool, True, "the TF2 profiler picks its own format."),
+    _no_tf2("partitioned_graph_file_prefix", str, None, "TF2 has no partitioned session graphs."),
+    _no_tf2("use_unified_memory", bool, None, "a TF1 GPUOptions experiment."),
+    _no_tf2("timestamped_allocator", bool, False, "a TF1 GPUOptions experiment."),
+    _no_tf2("gpu_kt_max_interval", int, 0, "a TF1 GPUOptions experiment."),
+    _no_tf2("gpu_kt_max_mem", int, 0, "a TF1 GPUOptions experiment."),
+    _no_tf2("gpu_kt_max_pending", int, 0, "a TF1 GPUOptions experiment."),
+    _no_tf2("use_tf_layers", bool, True, "cnnb always builds with its own layer builder."),
+    _no_tf2("use_resource_vars", bool, False, "all TF2 variables are resource variables."),
+    _no_tf2("debugger", str, None, "tfdbg's session wrappers are gone; use tf.debugging."),
+    _no_tf2("use_python32_barrier", bool, False, "the TF1 staging barrier is gone."),
+    _no_tf2("winograd_nonfused", bool, True, "TF_ENABLE_WINOGRAD_NONFUSED was removed."),
+    _no_tf2("batchnorm_persistent", bool, True, "cuDNN picks the batch-norm mode itself."),
+    _no_tf2("sync_on_finish", bool, False, "TF_SYNC_ON_FINISH was removed."),
+    _no_tf2("force_gpu_compatible", bool, False, "a TF1 session option."),
+    _no_tf2("enable_optimizations", bool, True, "Grappler runs on every tf.function."),
+    _no_tf2("rewriter_config", str, None, "a TF1 session option; use tf.config.optimizer."),
+    _no_tf2("compute_lr_on_cpu", bool, False, "the learning rate is a scalar computed in-step."),
+    _no_tf2("datasets_prefetch_buffer_size", int, 1, "it was never used by the predecessor."),
+    _no_tf2("mkl", bool, False, "oneDNN is on by default in TF2 CPU builds."),
+    _no_tf2("kmp_blocktime", int, 0, "only for the TF1 MKL builds."),
+    _no_tf2("kmp_affinity", str, "granularity=fine,verbose,compact,1,0", "only for TF1 MKL builds."),
+    _no_tf2("kmp_settings", int, 1, "only for the TF1 MKL builds."),
+    _no_tf2("ml_perf_compliance_logging", bool, False, "mlperf_compliance targets MLPerf v0.5."),
+)
+
+ALL_OPTIONS: tuple[Option, ...] = CORE_OPTIONS + PLANNED_OPTIONS + NO_TF2_OPTIONS

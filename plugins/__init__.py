@@ -1,0 +1,1 @@
+"""cnnb's built-in plugins, registered through entry points like any other."""

@@ -1,0 +1,1 @@
+"""cnnb's built-in all-reduce algorithms (registration only)."""
