@@ -1,0 +1,104 @@
+"""cnnb's training loop versus a plain hand-written tf.function loop, same model.
+
+Trains ResNet-50 (batch 8, synthetic data, sgd, NHWC, CPU) through cnnb's
+engine and through a minimal loop (tape, gradients, assign_sub) over the same
+cnnb-built network, alternating the two so that machine noise hits both, and
+prints images/sec of each and their ratio. It also measures this machine's
+fp32 matmul peak so the numbers can be compared across machines
+(fraction of peak = 3 x forward FLOPs x images/sec / peak).
+
+    .venv/bin/python bench/resnet50_vs_plain_loop.py [--model resnet50] [--batch_size 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+
+def matmul_peak_gflops(tf, size: int = 2048, repeats: int = 8) -> float:
+    a = tf.Variable(tf.random.normal([size, size]))
+    b = tf.Variable(tf.random.normal([size, size]))
+    product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+    for _ in range(2):
+        product().numpy()
+    began = time.perf_counter()
+    for _ in range(repeats):
+        product().numpy()
+    return 2 * size ** 3 * repeats / (time.perf_counter() - began) / 1e9
+
+
+def cnnb_run(plugins, args) -> float:
+    """images/sec of one `cnnb run` through the real engine (in this process)."""
+    from cnnb.config import build_config
+    from cnnb.engine.runner import run_benchmark
+    from cnnb.option_table import ALL_OPTIONS
+    from cnnb.planning import plan_run
+    raw = {"model": args.model, "batch_size": args.batch_size, "num_batches": args.steps,
+           "num_warmup_batches": args.warmup, "device": "cpu", "data_format": "NHWC",
+           "optimizer": "sgd", "display_every": 1000}
+    plan = plan_run(build_config(raw, ALL_OPTIONS), plugins)
+    return run_benchmark(plan, plugins, log=lambda line: None)["images_per_sec"]
+
+
+def plain_run(tf, model, args, num_classes: int = 1001) -> float:
+    """images/sec of a minimal tf.function loop over the same network."""
+    from cnnb.engine.network import Network
+    network = Network(model, num_classes, model.image_size, "NHWC", "/cpu:0")
+    shape = [args.batch_size, model.image_size, model.image_size, 3]
+    images = tf.Variable(tf.random.truncated_normal(shape, mean=127, stddev=60), trainable=False)
+    labels = tf.Variable(tf.random.uniform([args.batch_size], 0, num_classes - 1, tf.int32),
+                         trainable=False)
+    variables = network.trainable_variables
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            logits, _ = network(images, training=True)
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=labels, logits=logits))
+        for variable, grad in zip(variables, tape.gradient(loss, variables)):
+            variable.assign_sub(0.005 * grad)
+        return loss
+
+    for _ in range(args.warmup):
+        step().numpy()
+    began = time.perf_counter()
+    for _ in range(args.steps):
+        step().numpy()
+    return args.batch_size * args.steps / (time.perf_counter() - began)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="resnet50")
+    parser.add_argument("--batch_size", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2, help="alternating rounds")
+    args = parser.parse_args()
+    from cnnb.engine.tfsetup import import_tensorflow
+    from cnnb.pluginmanager import load_plugins
+    tf = import_tensorflow()
+    plugins = load_plugins()
+    model = plugins.registry("model").get(args.model, "imagenet").load()
+    peak = matmul_peak_gflops(tf)
+    ours, plain = [], []
+    for round_number in range(args.repeats):
+        ours.append(cnnb_run(plugins, args))
+        plain.append(plain_run(tf, model, args))
+        print(f"round {round_number + 1}: cnnb {ours[-1]:.2f}  plain {plain[-1]:.2f} images/sec")
+    best_ours, best_plain = max(ours), max(plain)
+    flops = model.trace(1001).flops
+    print(f"model {args.model}, batch {args.batch_size}, {args.steps} timed steps, CPU")
+    print(f"matmul peak:      {peak:.1f} GFLOP/s")
+    print(f"cnnb:             {best_ours:.2f} images/sec (median {statistics.median(ours):.2f}),"
+          f" {3 * flops * best_ours / 1e9 / peak:.0%} of peak")
+    print(f"plain tf.function: {best_plain:.2f} images/sec "
+          f"(median {statistics.median(plain):.2f})")
+    print(f"ratio cnnb/plain: {best_ours / best_plain:.3f}")
+
+
+if __name__ == "__main__":
+    main()
