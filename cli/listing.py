@@ -41,8 +41,11 @@ def _broken_rows(session: Session) -> list[dict]:
 
 def _emit(rows, broken, as_json: bool, columns: list[tuple[str, str]]) -> None:
     if as_json:
-        click.echo(json.dumps(rows, indent=2, default=str) if not broken else
-                   json.dumps({"items": rows, "broken": broken}, indent=2, default=str))
+        # Always a list of rows; broken plugins go to stderr so parsers see one shape.
+        click.echo(json.dumps(rows, indent=2, default=str))
+        for row in broken:
+            click.echo(f"warning: plugin '{row['plugin']}' ({row['distribution']} "
+                       f"{row['version']}) is broken: {row['error']}", err=True)
         return
     table = [[title for _, title in columns]]
     table += [[_cell(row.get(key)) for key, _ in columns] for row in rows]

@@ -26,8 +26,8 @@ def click_option(option: Option) -> click.Option:
         negatives = [f"--no{option.name}"] + (
             [f"--no-{option.kebab}"] if option.kebab != option.name else [])
         decls = ["/".join(pair) for pair in zip(names, negatives)]
-        return click.Option(decls, option.name, default=None, help=option.help, hidden=hidden)
-    return click.Option(names, option.name, type=_CLICK_TYPES[option.type], default=None,
+        return click.Option([*decls, option.name], default=None, help=option.help, hidden=hidden)
+    return click.Option([*names, option.name], type=_CLICK_TYPES[option.type], default=None,
                         help=_help(option), hidden=hidden, metavar=option.type.__name__.upper())
 
 
