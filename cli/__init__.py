@@ -21,7 +21,9 @@ BUILTIN_COMMANDS = {
     "datasets": "cnnb.cli.listing:datasets_command",
     "variable-managers": "cnnb.cli.listing:variable_managers_command",
     "allreduce": "cnnb.cli.listing:allreduce_command",
+    "allreduce-bench": "cnnb.cli.allreduce_bench:allreduce_bench_command",
     "plugins": "cnnb.cli.plugins_cmd:plugins_command",
+    "data": "cnnb.cli.data:data_command",
 }
 
 
@@ -36,6 +38,16 @@ class CnnbGroup(click.Group):
             session.plugins.hook.cnnb_register_commands(cli=holder)
             session.plugin_commands = dict(holder.commands)
         return session.plugin_commands
+
+    def resolve_command(self, ctx, args):
+        """Unknown commands get close-match suggestions, as unknown options do."""
+        name = click.utils.make_str(args[0]) if args else ""
+        if args and not name.startswith("-") and self.get_command(ctx, name) is None:
+            from cnnb.errors import close_matches
+            matches = close_matches(name, self.list_commands(ctx))
+            hint = f" Did you mean: {', '.join(matches)}?" if matches else ""
+            raise click.UsageError(f"No such command '{name}'.{hint}", ctx)
+        return super().resolve_command(ctx, args)
 
     def list_commands(self, ctx):
         return sorted(set(BUILTIN_COMMANDS) | set(self._plugin_commands(ctx)))

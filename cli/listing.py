@@ -65,17 +65,19 @@ def _cell(value) -> str:
         return ",".join(str(v) for v in value)
     if isinstance(value, int) and not isinstance(value, bool) and value >= 10000:
         return f"{value:,}"
+    if isinstance(value, float) and 0 < abs(value) < 0.001:
+        return f"{value:.7f}".rstrip("0")
     return str(value)
 
 
 def _model_rows(session, patterns, dataset):
-    rows = _rows(session, "model", patterns, dataset)
-    registry = session.plugins.registry("model")
     datasets = {e.name: e.load() for e in session.plugins.registry("dataset").entries()}
-    classes = {spec.model_scope: spec.num_classes for spec in datasets.values()}
+    rows = _rows(session, "model", patterns, _model_scope(dataset, datasets))
+    registry = session.plugins.registry("model")
+    classes = _scope_classes(datasets)
     for row in rows:
-        entry = registry.get(row["name"], row["scope"]) if not row.get("conflict") else None
-        row["dataset"] = row.pop("scope")
+        row["dataset"] = row.pop("scope", None)
+        entry = registry.get(row["name"], row["dataset"]) if not row.get("conflict") else None
         trace = getattr(entry.target, "trace", None) if entry else None
         if callable(trace):
             result = trace(classes.get(row["dataset"], 1000))
@@ -83,8 +85,38 @@ def _model_rows(session, patterns, dataset):
             row.setdefault("flops", result.flops)
         row["datasets"] = [name for name, spec in datasets.items()
                            if spec.model_scope == row["dataset"]]
-        row["gflops"] = round(row["flops"] / 1e9, 2) if row.get("flops") else None
+        row["gflops"] = _gflops(row.get("flops"))
     return rows
+
+
+def _model_scope(dataset, datasets: dict):
+    """``--dataset`` names a dataset (its models' scope) or a scope (imagenet, cifar10)."""
+    if dataset is None:
+        return None
+    if dataset in datasets:
+        return datasets[dataset].model_scope
+    if dataset in {spec.model_scope for spec in datasets.values()}:
+        return dataset
+    from cnnb.errors import UnknownNameError
+    raise UnknownNameError("dataset", dataset, sorted(datasets), "cnnb datasets")
+
+
+def _scope_classes(datasets: dict) -> dict:
+    """Scope -> classes the listing traces with: the dataset named like the scope,
+    else the first of the scope with a fixed class count."""
+    classes = {}
+    for name, spec in datasets.items():
+        if spec.num_classes > 0 and (name == spec.model_scope or spec.model_scope not in classes):
+            classes[spec.model_scope] = spec.num_classes
+    return classes
+
+
+def _gflops(flops):
+    """Two decimals, or two significant digits for tiny models."""
+    if not flops:
+        return None
+    value = flops / 1e9
+    return round(value, 2) if value >= 0.1 else float(f"{value:.2g}")
 
 
 @click.command("models")

@@ -2,9 +2,10 @@
 
 :class:`ConvNetBuilder` keeps the predecessor's ConvNetBuilder vocabulary
 (``conv``, ``mpool``, ``apool``, ``affine``, ``batch_norm``, ``dropout``,
-``lrn``, ``reshape``, ``spatial_mean``, ``concat``, ``inception_module``) and
-its bookkeeping of ``top_layer``/``top_size``, so model code reads like the
-predecessor's. It never calls TensorFlow itself: every operation goes to a
+``lrn``, ``reshape``, ``spatial_mean``, ``concat``, ``inception_module``), adds
+what MobileNet and NASNet need (``depthwise_conv``, ``separable_conv``,
+``drop_path``, ``zero_pad``, ``crop``), and keeps its bookkeeping of
+``top_layer``/``top_size``, so model code reads like the predecessor's. It never calls TensorFlow itself: every operation goes to a
 *backend*. :class:`cnnb.shapes.ShapeBackend` runs a model on shapes only, in
 pure Python, to count parameters and FLOPs and to list the variables;
 :class:`cnnb.tfops.TFBackend` runs it on tensors. One model definition, two
@@ -88,15 +89,50 @@ class ConvNetBuilder:
                 padding = "VALID"
         out = self.backend.conv2d(x, kernel, self._hw((d_height, d_width)), padding,
                                   self.data_format)
+        return self._finish_conv(out, num_out_channels, name, use_batch_norm, bias, activation)
+
+    def _finish_conv(self, out, channels, name, use_batch_norm, bias, activation):
+        """Batch norm (the builder's default unless told) or bias, then the activation."""
         if use_batch_norm is None:
             use_batch_norm = self.use_batch_norm
         if use_batch_norm:
-            self._set_top(out, num_out_channels)
+            self._set_top(out, channels)
             out = self.batch_norm(**self.batch_norm_config)
         elif bias is not None:
-            biases = self.backend.variable(f"{name}/biases", [num_out_channels], ("constant", bias))
+            biases = self.backend.variable(f"{name}/biases", [channels], ("constant", bias))
             out = self.backend.bias_add(out, biases, self.data_format)
-        return self._set_top(self.activate(out, activation), num_out_channels)
+        return self._set_top(self.activate(out, activation), channels)
+
+    def depthwise_conv(self, k_height, k_width, d_height=1, d_width=1, mode="SAME",
+                       depth_multiplier=1, input_layer=None, num_channels_in=None,
+                       use_batch_norm=None, stddev=None, activation="relu", bias=0.0):
+        """Depthwise 2-D convolution: ``depth_multiplier`` filters per input channel
+        (MobileNet's 3x3 layers)."""
+        x, cin = self._input(input_layer, num_channels_in)
+        name = self._name("depthwise")
+        kernel = self.backend.variable(f"{name}/depthwise_kernel",
+                                       [k_height, k_width, cin, depth_multiplier],
+                                       ("conv", stddev))
+        out = self.backend.depthwise_conv2d(x, kernel, self._hw((d_height, d_width)), mode,
+                                            self.data_format)
+        return self._finish_conv(out, cin * depth_multiplier, name, use_batch_norm, bias,
+                                 activation)
+
+    def separable_conv(self, num_out_channels, k_height, k_width, d_height=1, d_width=1,
+                       mode="SAME", input_layer=None, num_channels_in=None,
+                       use_batch_norm=None, stddev=None, activation="relu", bias=0.0):
+        """Depthwise (multiplier 1) then 1x1 pointwise convolution, as one layer
+        (NASNet's separable convolutions)."""
+        x, cin = self._input(input_layer, num_channels_in)
+        name = self._name("separable")
+        depthwise = self.backend.variable(f"{name}/depthwise_kernel",
+                                          [k_height, k_width, cin, 1], ("conv", stddev))
+        pointwise = self.backend.variable(f"{name}/pointwise_kernel",
+                                          [1, 1, cin, num_out_channels], ("conv", stddev))
+        out = self.backend.separable_conv2d(x, depthwise, pointwise,
+                                            self._hw((d_height, d_width)), mode,
+                                            self.data_format)
+        return self._finish_conv(out, num_out_channels, name, use_batch_norm, bias, activation)
 
     def _resnet_padding(self, k_height, k_width):
         pads = [[(k - 1) // 2, k - 1 - (k - 1) // 2] for k in (k_height, k_width)]
@@ -171,6 +207,33 @@ class ConvNetBuilder:
         if not self.training:
             return self._set_top(x, self.top_size)
         return self._set_top(self.backend.dropout(x, keep_prob), self.top_size)
+
+    def drop_path(self, keep_prob, input_layer=None):
+        """In training, zero whole examples with probability 1 - ``keep_prob`` and
+        scale the rest by 1 / ``keep_prob`` (NASNet's regularizer); identity otherwise."""
+        x = self.top_layer if input_layer is None else input_layer
+        if not self.training or keep_prob >= 1.0:
+            return x
+        return self.backend.drop_path(x, keep_prob)
+
+    def zero_pad(self, height=(0, 0), width=(0, 0), channels=(0, 0), input_layer=None):
+        """Pad with zeros, (before, after) per dimension; returns the layer and leaves
+        ``top_layer`` alone (shortcut paths use it)."""
+        x = self.top_layer if input_layer is None else input_layer
+        if self.data_format == "NHWC":
+            paddings = [[0, 0], list(height), list(width), list(channels)]
+        else:
+            paddings = [[0, 0], list(channels), list(height), list(width)]
+        return self.backend.pad(x, paddings)
+
+    def crop(self, top=0, left=0, input_layer=None):
+        """Drop the first ``top`` rows and ``left`` columns; returns the layer."""
+        x = self.top_layer if input_layer is None else input_layer
+        if self.data_format == "NHWC":
+            begin = [0, top, left, 0]
+        else:
+            begin = [0, 0, top, left]
+        return self.backend.slice(x, begin, [-1, -1, -1, -1])
 
     def lrn(self, depth_radius, bias, alpha, beta):
         """Local response normalization (channel-last op; transposed for NCHW)."""

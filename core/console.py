@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 DASHES = "-" * 64
+ALL_REDUCE_MODES = ("replicated", "distributed_all_reduce", "collective_all_reduce")
 
 
 def info_block(plan, tf_version: str) -> list[str]:
@@ -25,6 +26,8 @@ def info_block(plan, tf_version: str) -> list[str]:
         f"Optimizer:   {config.optimizer}",
         f"Variables:   {config.variable_update}",
     ]
+    if config.get("all_reduce_spec") and config.variable_update in ALL_REDUCE_MODES:
+        lines.append(f"AllReduce:   {config.all_reduce_spec}")
     lines += [f"Note:        {note}" for note in config.notes]
     lines.append("==========")
     return lines
@@ -57,3 +60,13 @@ def total_lines(images_per_sec: float) -> list[str]:
 def is_display_step(step: int, display_every: int) -> bool:
     """Step 1 and every ``display_every``-th step (1-based)."""
     return step == 1 or step % display_every == 0
+
+
+def eval_rate_line(batch_number: int, examples_per_sec: float) -> str:
+    """Printed every ``display_every`` evaluation batches."""
+    return f"{batch_number}\t{examples_per_sec:.1f} examples/sec"
+
+
+def accuracy_line(top_1: float, top_5: float, examples: int) -> str:
+    """The evaluation result: mean over batches of each batch's accuracy."""
+    return f"Accuracy @ 1 = {top_1:.4f} Accuracy @ 5 = {top_5:.4f} [{examples} examples]"

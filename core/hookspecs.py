@@ -56,8 +56,28 @@ def cnnb_register_datasets(registry):
 
     :param registry: the dataset :class:`cnnb.registry.KindRegistry`.
 
-    Metadata: ``num_classes``, ``image_size``, ``train_examples``,
-    ``validation_examples``, ``model_scope`` (which model family it uses).
+    Call ``registry.register(name, spec, description, **metadata)`` with a
+    :class:`cnnb.dataset.DatasetSpec` (or a subclass) as the target; it must not
+    import TensorFlow. The spec carries ``num_classes``, ``train_examples``,
+    ``validation_examples`` (epochs and learning-rate schedules count in them),
+    ``model_scope`` (``"imagenet"`` or ``"cifar10"``: which variant of a model
+    runs on it) and ``image_size`` (None: the model's). A dataset that reads
+    files overrides:
+
+    * ``locate(data_dir, subset) -> DataFiles``: the files of ``"train"`` or
+      ``"validation"``; raise :class:`cnnb.errors.ConfigError` naming what is
+      missing. Called while planning, before TensorFlow starts.
+    * ``recognizes(data_dir) -> bool``: whether the directory holds this
+      format (infers ``--data_name`` when the path does not contain a dataset
+      name; the predecessor's rule, a dataset name inside the path, comes first).
+    * ``bind(data_dir) -> DatasetSpec``: optional; a spec whose counts come from
+      the files (an image folder counts its classes and images).
+
+    Set ``fake_writer="module:function"`` to let ``cnnb data fake --format=NAME``
+    write test data: the function takes a
+    :class:`cnnb.plugins.datasets.fakedata.FakeDataRequest` and returns
+    ``{"files": count}``. Listing metadata: ``num_classes``, ``train_examples``,
+    ``validation_examples``, ``model_scope``.
 
     .. versionadded:: 0.1
     """
@@ -69,6 +89,23 @@ def cnnb_register_preprocessors(registry):
 
     :param registry: the preprocessor :class:`cnnb.registry.KindRegistry`;
         ``scope`` is the dataset name the preprocessor reads.
+
+    Call ``registry.register(name, "module:Class", description, scope=DATASET)``;
+    ``default`` is the name used unless ``--input_preprocessor`` says otherwise.
+    The class (its module may import TensorFlow; it is imported only when
+    chosen) implements :class:`cnnb.dataset.Preprocessor`: it is built as
+    ``Class(dataset_spec, image_size, input_options)`` (a
+    :class:`cnnb.dataset.InputOptions`, the ``--resize_method``,
+    ``--distortions``, ``--datasets_*``... flags) and
+    ``make_dataset(data_files, batch_size, training)`` returns a ``tf.data``
+    dataset of ``(images, labels)`` batches that repeats forever: float32
+    ``[batch, S, S, 3]`` NHWC images and int32 labels in ``[0, num_classes)``.
+    Evaluation batches (``training=False``) must come in a fixed order. To
+    report a bad record as one line naming its file, fail a
+    ``tf.debugging.Assert`` whose message is wrapped in
+    ``cnnb.dataset.DATA_ERROR_MARKER`` / ``DATA_ERROR_END``
+    (``cnnb.plugins.datasets.pipeline.check`` does this); problems found while
+    building raise :class:`cnnb.dataset.DataError`.
 
     .. versionadded:: 0.1
     """
@@ -94,9 +131,41 @@ def cnnb_register_allreduce(registry):
 
     :param registry: the all-reduce :class:`cnnb.registry.KindRegistry`.
 
+    Call ``registry.register(name, target, description, devices=..., multi_worker=...)``.
     The name is the token used in the spec (``xring``, ``nccl/pscpu``, a
-    vendor's own). Metadata: ``devices`` (``"any"``, ``"gpu"``) and
-    ``multi_worker`` (bool).
+    vendor's own: letters, digits, ``_.-`` and ``/``; no ``:`` or ``#``). Once
+    registered it is valid in ``--all_reduce_spec`` alone (``acme``), with a
+    shard count (``acme#2``) and inside size ranges (``pscpu:32k:acme``); it is
+    listed by ``cnnb allreduce`` with its distribution.
+
+    The target is a subclass of :class:`cnnb.allreduce.AllReduceAlgorithm`,
+    best given as a lazy ``"module:Class"`` path so TensorFlow is imported
+    only when a run uses it. The contract (the driver side of it):
+
+    * ``Class(context, shards)`` is constructed eagerly, once per spec range,
+      before the step is traced. ``context`` is a
+      :class:`cnnb.allreduce.AllReduceContext` (``devices`` in ring order,
+      ``cpu_device``, ``reduce_on_cpu``, ``network_topology``, ``options``);
+      ``shards`` is the spec's ``#k`` (1 without). Raise
+      :class:`cnnb.errors.ConfigError` there for what cannot work (the CLI
+      prints it as one line, exit status 2); create state (variables) there.
+    * ``reduce(device_tensors)`` is called while the training step's
+      ``tf.function`` is traced. ``device_tensors[d][t]`` is tensor ``t`` on
+      ``context.devices[d]``: the gradients of one size range, each any rank
+      (scalars too) and any size (not necessarily divisible by the device
+      count), same shape and dtype on every device. Return
+      ``result[d][t]`` = the **sum** over devices (not the mean: replicated
+      mode sums, as the predecessor), same shape and dtype, placed on
+      ``context.devices[d]``, identical on every device.
+    * The core does the rest: the size ranges (limits count elements), and
+      the packing of ``--gradient_repacking`` / ``--agg_small_grads_max_bytes``
+      before the algorithm sees the tensors.
+
+    Metadata: ``devices`` = ``"any"`` or ``"gpu"`` (GPU-only algorithms are
+    rejected with ``--device=cpu`` before TensorFlow starts) and
+    ``multi_worker`` (bool, shown in listings). Check the sums with
+    :func:`cnnb.allreduce_conformance.check_algorithm` (or ``python -m
+    cnnb.allreduce_conformance NAME``), on 2, 3, 4 and 8 logical CPU devices.
 
     .. versionadded:: 0.1
     """

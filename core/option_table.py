@@ -83,16 +83,19 @@ CORE_OPTIONS: tuple[Option, ...] = (
        choices=("base_loss", "total_loss")),
     _o("single_l2_loss_op", bool, False, "Compute the L2 loss as one op over all variables."),
     # Variables and devices across towers.
-    _o("variable_update", str, "parameter_server", "How variables are shared between devices.",
+    _o("variable_update", str, "parameter_server", "How variables are shared between devices: "
+       "parameter_server (one copy, gradients averaged), replicated (a copy per device, "
+       "gradients summed by all-reduce), independent (no sharing).",
        choices=VARIABLE_UPDATES),
     _o("local_parameter_device", str, "gpu", "Device holding the parameter-server variables.",
        choices=("cpu", "gpu"), normalize=lower_case),
     # Data.
-    _o("data_name", str, None, "Dataset name (imagenet, cifar10, ...); inferred from --data_dir."),
-    _planned("data_dir", str, None, "Directory of real data; unset means synthetic data.",
-             "real datasets"),
-    _o("input_preprocessor", str, "default", "Preprocessor of real data."),
-    _o("resize_method", str, "bilinear", "Image resize method for real data.",
+    _o("data_name", str, None, "Dataset name (imagenet, cifar10, imagefolder, ...); inferred "
+       "from --data_dir's path or files."),
+    _o("data_dir", str, None, "Directory of real data; unset means synthetic data."),
+    _o("input_preprocessor", str, "default", "Preprocessor of real data; see 'cnnb datasets'."),
+    _o("resize_method", str, "bilinear", "Image resize method for real data (round_robin: by "
+       "position in the batch; crop: central crop or pad, no interpolation).",
        choices=RESIZE_METHODS),
     _o("distortions", bool, True, "Random crops and colour distortions of real training data."),
     _o("distort_color_in_yiq", bool, True, "Colour distortions in YIQ space (real data)."),
@@ -107,29 +110,42 @@ _PROFILE = "tracing and profiling"
 _DATA = "real datasets"
 
 PLANNED_OPTIONS: tuple[Option, ...] = (
-    _planned("eval", bool, False, "Evaluate a trained checkpoint instead of training.", _EVAL),
-    _planned("eval_batch_size", int, 0, "Evaluation batch size per device.", _EVAL, min=0),
-    _planned("num_eval_batches", int, None, "Evaluation batches.", _EVAL, min=1),
-    _planned("num_eval_epochs", float, None, "Evaluation epochs.", _EVAL, min=0),
-    _planned("eval_interval_secs", int, 0, "Seconds between evaluations.", _EVAL, min=0),
-    _planned("eval_during_training_every_n_steps", int, None, "Evaluate every N steps.", _EVAL,
-             min=1),
-    _planned("eval_during_training_every_n_epochs", float, None, "Evaluate every N epochs.",
-             _EVAL, min=0),
-    _planned("eval_during_training_at_specified_steps", str, None, "Evaluate at these steps.",
-             _EVAL),
-    _planned("eval_during_training_at_specified_epochs", str, None, "Evaluate at these epochs.",
-             _EVAL),
-    _planned("stop_at_top_1_accuracy", float, None, "Stop when eval top-1 reaches this.", _EVAL),
+    _o("eval", bool, False, "Evaluate the latest (or the given) checkpoint of --train_dir "
+       "instead of training.", group="evaluation"),
+    _o("eval_batch_size", int, 0, "Evaluation batch size per device (0: --batch_size).", min=0,
+       group="evaluation"),
+    _o("num_eval_batches", int, None, "Evaluation batches (default: the training values).",
+       min=1, group="evaluation"),
+    _o("num_eval_epochs", float, None, "Evaluation epochs (of the validation set).", min=0,
+       group="evaluation"),
+    _o("eval_interval_secs", int, 0, "With --eval: evaluate each new checkpoint, checking this "
+       "often (0: once).", min=0, group="evaluation"),
+    _o("eval_during_training_every_n_steps", int, None, "Evaluate every N training steps.",
+       min=1, group="evaluation"),
+    _o("eval_during_training_every_n_epochs", float, None, "Evaluate every N epochs.", min=0,
+       group="evaluation"),
+    _o("eval_during_training_at_specified_steps", str, None, "Evaluate at these steps "
+       "(comma-separated).", group="evaluation"),
+    _o("eval_during_training_at_specified_epochs", str, None, "Evaluate at these epochs "
+       "(comma-separated).", group="evaluation"),
+    _o("stop_at_top_1_accuracy", float, None, "Stop training once evaluation top-1 accuracy "
+       "reaches this.", group="evaluation"),
     _planned("collect_eval_results_async", bool, False, "Collect eval results asynchronously.",
-             _EVAL),
-    _planned("train_dir", str, None, "Checkpoint directory.", _EVAL),
-    _planned("eval_dir", str, "/tmp/tf_cnn_benchmarks/eval", "Evaluation summaries.", _EVAL),
-    _planned("save_model_secs", int, 0, "Save a checkpoint every N seconds.", _EVAL, min=0),
-    _planned("save_model_steps", int, None, "Save a checkpoint every N steps.", _EVAL, min=1),
-    _planned("max_ckpts_to_keep", int, 5, "Checkpoints kept.", _EVAL, min=1),
-    _planned("save_summaries_steps", int, 0, "Summary period in steps.", _EVAL, min=0),
-    _planned("summary_verbosity", int, 0, "Summary level 0-3.", _EVAL, min=0, max=3),
+             "the ssd300 model"),
+    _o("train_dir", str, None, "Checkpoint directory: training resumes from and saves "
+       "model.ckpt-STEP here; --eval reads it.", group="checkpoints"),
+    _o("eval_dir", str, "/tmp/tf_cnn_benchmarks/eval", "Where --eval writes its summaries.",
+       group="checkpoints"),
+    _o("save_model_secs", int, 0, "Save a checkpoint every N seconds (0: only at the end).",
+       min=0, group="checkpoints"),
+    _o("save_model_steps", int, None, "Save a checkpoint every N steps.", min=1,
+       group="checkpoints"),
+    _o("max_ckpts_to_keep", int, 5, "Checkpoints kept in --train_dir.", min=1,
+       group="checkpoints"),
+    _o("save_summaries_steps", int, 0, "Write TensorBoard summaries every N steps.", min=0,
+       group="checkpoints"),
+    _o("summary_verbosity", int, 0, "Summaries: 0 none, 1 scalars, 2 + variable histograms, "
+       "3 + every variable and optimizer slot.", min=0, max=3, group="checkpoints"),
     _planned("backbone_model_path", str, None, "Backbone checkpoint (ssd300).", _EVAL),
     _planned("freeze_when_forward_only", bool, False, "Freeze the inference graph.", _PROFILE),
     _planned("trt_mode", str, "", "TF-TRT precision.", _PROFILE,
@@ -146,17 +162,27 @@ PLANNED_OPTIONS: tuple[Option, ...] = (
     _planned("fp16_enable_auto_loss_scale", bool, False, "Automatic loss scaling.", _FP16),
     _planned("fp16_inc_loss_scale_every_n", int, 1000, "Loss-scale growth period.", _FP16, min=1),
     _planned("compact_gradient_transfer", bool, True, "fp16 gradients in all-reduce.", _FP16),
-    _planned("all_reduce_spec", str, None, "All-reduce algorithms by gradient size.", _MULTI),
-    _planned("gpu_indices", str, "", "Ring order of devices.", _MULTI),
-    _planned("hierarchical_copy", bool, False, "Hierarchical gradient copy.", _MULTI),
-    _planned("network_topology", str, "dgx1", "Topology for hierarchical copy.", _MULTI,
-             choices=("dgx1", "gcp_v100")),
-    _planned("gradient_repacking", int, 0, "Pack gradients into N chunks.", _MULTI, min=0),
+    _o("all_reduce_spec", str, None, "Replicated mode: all-reduce algorithm(s) by gradient "
+       "size, ALG[#SHARDS][:LIMIT:ALG[#SHARDS]...], e.g. xring, xring#2, pscpu:32k:xring; "
+       "LIMIT counts elements (not bytes), K/M/G/T = 2^10/2^20/2^30/2^40. ALG: see "
+       "'cnnb allreduce'. Default: copy (hierarchical_copy with --hierarchical_copy).",
+       group="multi-device"),
+    _o("gpu_indices", str, "", "Device index of each tower, comma-separated (one per "
+       "--num_gpus); also the xring ring order, e.g. 0,1,3,2.", group="multi-device"),
+    _o("hierarchical_copy", bool, False, "Replicated mode without --all_reduce_spec: sum each "
+       "half of the devices, then the halves (tuned for 8 GPUs).", group="multi-device"),
+    _o("network_topology", str, "dgx1", "Main devices of --hierarchical_copy (gcp_v100 needs "
+       "8 devices).", group="multi-device", choices=("dgx1", "gcp_v100")),
+    _o("gradient_repacking", int, 0, "Replicated mode: all-reduce each device's gradients as N "
+       "packs of their concatenation (0: off).", min=0, group="multi-device"),
     _planned("variable_consistency", str, "strong", "relaxed defers reduced gradients a step.",
              _MULTI, choices=("strong", "relaxed")),
     _planned("staged_vars", bool, False, "Staged parameter-server variables.", _MULTI),
-    _planned("agg_small_grads_max_bytes", int, 0, "Pack small gradients.", _MULTI, min=0),
-    _planned("agg_small_grads_max_group", int, 10, "Largest small-gradient pack.", _MULTI, min=1),
+    _o("agg_small_grads_max_bytes", int, 0, "Replicated mode: all-reduce runs of consecutive "
+       "float32 gradients of at most this many bytes as one packed tensor (0: off).", min=0,
+       group="multi-device"),
+    _o("agg_small_grads_max_group", int, 10, "Longest run of small gradients packed together "
+       "(a run may reach this + 2, as in the predecessor).", min=1, group="multi-device"),
     _planned("allreduce_merge_scope", int, 1, "Gradients per all-reduce scope.", _MULTI, min=1),
     _planned("job_name", str, "", "Role in a cluster.", _MULTI,
              choices=("", "ps", "worker", "controller")),
@@ -169,16 +195,18 @@ PLANNED_OPTIONS: tuple[Option, ...] = (
     _planned("horovod_device", str, "", "Horovod all-reduce device.", _MULTI),
     _planned("gpu_memory_frac_for_testing", float, 0, "GPU memory fraction.", _MULTI,
              min=0, max=1),
-    _planned("datasets_use_prefetch", bool, True, "Prefetch batches to devices.", _DATA),
-    _planned("datasets_num_private_threads", int, None, "Private input threads.", _DATA, min=1),
-    _planned("datasets_use_caching", bool, False, "Cache the dataset.", _DATA),
-    _planned("datasets_parallel_interleave_cycle_length", int, None, "Interleave width.", _DATA,
-             min=1),
-    _planned("datasets_sloppy_parallel_interleave", bool, False, "Non-deterministic interleave.",
-             _DATA),
-    _planned("datasets_parallel_interleave_prefetch", int, None, "Interleave prefetch.", _DATA),
-    _planned("datasets_repeat_cached_sample", bool, False, "Repeat one cached sample.", _DATA),
-    _planned("multi_device_iterator_max_buffer_size", int, 1, "Device buffer.", _DATA, min=1),
+    _o("datasets_use_prefetch", bool, True, "Prefetch input batches to the (GPU) device."),
+    _o("datasets_num_private_threads", int, None, "Threads of a private tf.data thread pool.",
+       min=1),
+    _o("datasets_use_caching", bool, False, "Cache the raw input records in memory."),
+    _o("datasets_parallel_interleave_cycle_length", int, None, "Input files read in parallel "
+       "(default 10).", min=1),
+    _o("datasets_sloppy_parallel_interleave", bool, False, "Let training input come out of "
+       "order (faster)."),
+    _o("datasets_repeat_cached_sample", bool, False, "Repeat one cached input record (measures "
+       "preprocessing without I/O)."),
+    _o("multi_device_iterator_max_buffer_size", int, 1, "Batches buffered on each device.",
+       min=1),
     _planned("sparse_to_dense_grads", bool, False, "Dense gradients for embeddings (ncf).", _DATA),
 )
 
@@ -207,6 +235,8 @@ NO_TF2_OPTIONS: tuple[Option, ...] = (
     _no_tf2("rewriter_config", str, None, "a TF1 session option; use tf.config.optimizer."),
     _no_tf2("compute_lr_on_cpu", bool, False, "the learning rate is a scalar computed in-step."),
     _no_tf2("datasets_prefetch_buffer_size", int, 1, "it was never used by the predecessor."),
+    _no_tf2("datasets_parallel_interleave_prefetch", int, None,
+            "TF2's parallel interleave buffers its inputs itself."),
     _no_tf2("mkl", bool, False, "oneDNN is on by default in TF2 CPU builds."),
     _no_tf2("kmp_blocktime", int, 0, "only for the TF1 MKL builds."),
     _no_tf2("kmp_affinity", str, "granularity=fine,verbose,compact,1,0", "only for TF1 MKL builds."),

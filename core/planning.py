@@ -12,8 +12,12 @@ import dataclasses
 import math
 from typing import Any
 
+from cnnb.allreduce import plan_all_reduce
 from cnnb.config import RunConfig
+from cnnb.devices import tower_devices
 from cnnb.errors import ConfigError
+from cnnb.keras_model import as_model, is_external_model_name, resolve_external
+from cnnb.registry import Entry, Provider
 
 DEFAULT_NUM_BATCHES = 100
 
@@ -21,7 +25,7 @@ DEFAULT_NUM_BATCHES = 100
 @dataclasses.dataclass(frozen=True)
 class RunPlan:
     config: RunConfig
-    model: Any                  # a cnnb.model.BuilderModel
+    model: Any                  # a cnnb.model.BuilderModel or cnnb.keras_model.KerasModel
     model_entry: Any            # its registry Entry
     dataset: Any                # a cnnb.dataset.DatasetSpec
     synthetic: bool
@@ -34,32 +38,177 @@ class RunPlan:
     devices: tuple[str, ...]
     mode: str
     image_size: int
+    data_dir: str | None = None
+    data_files: dict = dataclasses.field(default_factory=dict)   # subset -> DataFiles
+    preprocessor: Any = None    # registry Entry of the preprocessor (real data only)
+    eval_batch_size_per_device: int = 0
+    num_eval_batches: int = 0
+    num_eval_epochs: float = 0.0
+    eval_every_n_steps: int | None = None
+    eval_at_steps: frozenset = frozenset()
+    all_reduce: Any = None      # cnnb.allreduce.AllReducePlan (replicated mode) or None
+
+    @property
+    def eval_batch_size(self) -> int:
+        return self.eval_batch_size_per_device * len(self.devices)
+
+    def eval_due(self, local_step: int) -> bool:
+        """Whether training + evaluation evaluates after timed step ``local_step``
+        (1-based, counted in this run, as the predecessor did)."""
+        if self.eval_every_n_steps:
+            return local_step % self.eval_every_n_steps == 0
+        return local_step in self.eval_at_steps
 
 
-def resolve_names(plugins, model: str, data_name: str | None, variable_update: str):
-    """(dataset spec, model entry, variable-manager entry); fails fast on bad names."""
-    dataset = plugins.registry("dataset").get(data_name or "imagenet").load()
-    model_entry = plugins.registry("model").get(
-        model, dataset.model_scope, context=f" for dataset '{dataset.name}'")
+_UNKNOWN = object()
+
+
+def resolve_names(plugins, model: str, data_name: str | None, variable_update: str,
+                  data_dir=_UNKNOWN):
+    """(dataset spec, model entry, variable-manager entry); fails fast on bad names.
+
+    Called before the configuration exists (``data_dir`` unknown) without
+    ``--data_name``, the dataset may still be inferred from ``--data_dir``
+    later: then the model is only checked to exist for some dataset.
+    """
+    if data_name is None and data_dir is _UNKNOWN and not is_external_model_name(model):
+        models = plugins.registry("model")
+        scopes = {entry.scope for entry in models.entries() if entry.name == model}
+        if not scopes:
+            models.get(model)          # raises with close matches
+        if all((model, scope) in models.conflicts() for scope in scopes):
+            models.get(model, scopes.pop())    # raises, naming both providers
+        return None, None, plugins.registry("variable_manager").get(variable_update)
+    datasets = plugins.registry("dataset")
+    name = infer_dataset_name(datasets, data_name, None if data_dir is _UNKNOWN else data_dir)
+    dataset = datasets.get(name).load()
+    if is_external_model_name(model):     # keras:Name or module:callable (imports TF)
+        model_entry = external_model_entry(model)
+    else:
+        model_entry = plugins.registry("model").get(
+            model, dataset.model_scope, context=f" for dataset '{dataset.name}'")
     return dataset, model_entry, plugins.registry("variable_manager").get(variable_update)
+
+
+def external_model_entry(name: str) -> Entry:
+    """A registry-like entry for a Keras model named on the command line."""
+    model = resolve_external(name)
+    return Entry("model", name, model, model.description,
+                 Provider("--model", name.partition(":")[0], ""))
 
 
 def plan_run(config: RunConfig, plugins) -> RunPlan:
     dataset, model_entry, vm_entry = resolve_names(plugins, config.model, config.data_name,
-                                                   config.variable_update)
-    model = model_entry.load()
+                                                   config.variable_update, config.data_dir)
+    if config.data_dir is not None:
+        dataset = dataset.bind(config.data_dir)
+    model = as_model(model_entry.load(), model_entry)
     per_device = config.batch_size or model.default_batch_size
     batch = per_device * config.num_gpus
+    mode = run_mode(config)
+    examples = dataset.validation_examples if mode == EVALUATION else dataset.train_examples
     num_batches, num_epochs = batches_and_epochs(config.num_batches, config.num_epochs, batch,
-                                                 dataset.train_examples)
-    kind = "gpu" if config.device == "gpu" else "cpu"
-    return RunPlan(
+                                                 examples)
+    plan = RunPlan(
         config=config, model=model, model_entry=model_entry, dataset=dataset,
-        synthetic=True, variable_manager=vm_entry, batch_size_per_device=per_device,
+        synthetic=config.data_dir is None, variable_manager=vm_entry,
+        batch_size_per_device=per_device,
         batch_size=batch, num_batches=num_batches, num_epochs=num_epochs,
-        num_warmup_batches=warmup_batches(config), mode=run_mode(config),
-        devices=tuple(f"/{kind}:{i}" for i in range(config.num_gpus)),
-        image_size=dataset.image_size or model.image_size)
+        num_warmup_batches=warmup_batches(config), mode=mode,
+        devices=tower_devices(config.device, config.num_gpus, config.gpu_indices),
+        image_size=dataset.image_size or model.image_size, data_dir=config.data_dir)
+    return dataclasses.replace(plan, **_data_fields(plan, plugins), **_eval_fields(plan),
+                               all_reduce=plan_all_reduce(config, plugins.registry("allreduce"),
+                                                          plan.devices))
+
+
+def infer_dataset_name(datasets, data_name: str | None, data_dir: str | None) -> str:
+    """--data_name; else, as the predecessor, the first dataset name found in the
+    --data_dir path (longest names first); else the dataset whose files are
+    there; without --data_dir, imagenet (synthetic)."""
+    if data_name or data_dir is None:
+        return data_name or "imagenet"
+    clashing = {name for name, _ in datasets.conflicts()}
+    specs = [(name, datasets.get(name).load()) for name in datasets.names()
+             if name not in clashing]
+    readers = [(name, spec) for name, spec in specs if getattr(spec, "has_real_data", False)]
+    for name, _ in sorted(readers, key=lambda pair: -len(pair[0])):
+        if name in data_dir:
+            return name
+    for name, spec in readers:
+        if spec.recognizes(data_dir):
+            return name
+    from cnnb.dataset import check_directory
+    check_directory(data_dir)
+    raise ConfigError(f"Could not identify the dataset in --data_dir={data_dir} from its path "
+                      f"or its files; name it with --data_name (one of: "
+                      f"{', '.join(name for name, _ in readers)}).")
+
+
+def _data_fields(plan: RunPlan, plugins) -> dict:
+    """The real data's files (found now, so a bad --data_dir fails before
+    TensorFlow starts) and its preprocessor."""
+    if plan.synthetic:
+        return {}
+    config, dataset = plan.config, plan.dataset
+    subsets = []
+    if plan.mode != EVALUATION:
+        subsets.append("train")
+    if plan.mode in (EVALUATION, TRAINING_AND_EVALUATION):
+        subsets.append("validation")
+    files = {subset: dataset.locate(plan.data_dir, subset) for subset in subsets}
+    preprocessor = plugins.registry("preprocessor").get(
+        config.input_preprocessor, dataset.name, context=f" for dataset '{dataset.name}'")
+    return {"data_files": files, "preprocessor": preprocessor}
+
+
+def _eval_fields(plan: RunPlan) -> dict:
+    """Evaluation batch size, batches and epochs, and when training evaluates."""
+    config = plan.config
+    if plan.mode not in (EVALUATION, TRAINING_AND_EVALUATION):
+        return {}
+    per_device = config.eval_batch_size or plan.batch_size_per_device
+    eval_batch = per_device * config.num_gpus
+    given = (config.num_eval_batches, config.num_eval_epochs)
+    if given == (None, None):            # the predecessor: the training values
+        given = (config.num_batches, config.num_epochs)
+    batches, epochs = batches_and_epochs(*given, eval_batch, plan.dataset.validation_examples)
+    return {"eval_batch_size_per_device": per_device, "num_eval_batches": batches,
+            "num_eval_epochs": epochs, **eval_schedule(config, plan.batch_size,
+                                                       plan.dataset.train_examples,
+                                                       plan.num_epochs)}
+
+
+def eval_schedule(config, batch_size: int, train_examples: int, num_epochs: float) -> dict:
+    """``eval_every_n_steps`` or the set ``eval_at_steps`` of --eval_during_training_*;
+    epochs become steps as ``int(e * N + batch - 1) // batch``."""
+    def step_of(epoch: float) -> int:
+        return int(epoch * train_examples + batch_size - 1) // batch_size
+    if config.eval_during_training_every_n_steps:
+        return {"eval_every_n_steps": config.eval_during_training_every_n_steps}
+    if config.eval_during_training_every_n_epochs:
+        every = config.eval_during_training_every_n_epochs
+        epochs = [every * i for i in range(1, math.ceil(num_epochs / every) + 1)
+                  if every * i < num_epochs]
+        return {"eval_at_steps": frozenset(step_of(e) for e in epochs)}
+    if config.eval_during_training_at_specified_steps:
+        steps = parse_list(config.eval_during_training_at_specified_steps, int,
+                           "eval_during_training_at_specified_steps", "integers")
+        return {"eval_at_steps": frozenset(steps)}
+    if config.eval_during_training_at_specified_epochs:
+        epochs = parse_list(config.eval_during_training_at_specified_epochs, float,
+                            "eval_during_training_at_specified_epochs", "numbers")
+        return {"eval_at_steps": frozenset(step_of(e) for e in epochs)}
+    return {}
+
+
+def parse_list(text: str, kind, flag: str, what: str) -> list:
+    """'2,3,5' (absl list syntax) as a list of ``kind``."""
+    try:
+        return [kind(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"--{flag}={text} must be a comma-separated list of {what}.") \
+            from None
 
 
 def batches_and_epochs(num_batches, num_epochs, batch_size: int, examples: int):
@@ -79,5 +228,19 @@ def warmup_batches(config: RunConfig) -> int:
     return max(10, 5 * (config.autotune_threshold or 0) ** 2)
 
 
+EVALUATION, FORWARD_ONLY = "evaluation", "forward only"
+TRAINING, TRAINING_AND_EVALUATION = "training", "training + evaluation"
+EVAL_DURING_TRAINING_FLAGS = (
+    "eval_during_training_every_n_steps", "eval_during_training_every_n_epochs",
+    "eval_during_training_at_specified_steps", "eval_during_training_at_specified_epochs")
+
+
 def run_mode(config: RunConfig) -> str:
-    return "forward only" if config.forward_only else "training"
+    """The predecessor's mode names (printed in the info block)."""
+    if config.eval:
+        return EVALUATION
+    if config.forward_only:
+        return FORWARD_ONLY
+    if any(config[flag] for flag in EVAL_DURING_TRAINING_FLAGS):
+        return TRAINING_AND_EVALUATION
+    return TRAINING

@@ -58,10 +58,7 @@ def warmup_needs_explicit_rate(v: dict) -> None:
                           "--piecewise_learning_rate_schedule.")
 
 
-def one_device_for_now(v: dict) -> None:
-    if v["num_gpus"] > 1:
-        raise ConfigError("--num_gpus > 1 is not available in cnnb yet (multi-device runs are "
-                          "still being built); use --num_gpus=1.")
+def in_process_variable_updates(v: dict) -> None:
     if v["variable_update"] not in LOCAL_VARIABLE_UPDATES:
         raise ConfigError(f"--variable_update={v['variable_update']} is not available in cnnb "
                           "yet (multi-worker runs are still being built); use parameter_server, "
@@ -86,4 +83,97 @@ def parse_piecewise_schedule(text: str) -> tuple[list[float], list[float]]:
 
 
 RULES = (nchw_needs_gpu, batches_or_epochs, piecewise_schedule_alone, decay_flags_together,
-         warmup_needs_explicit_rate, one_device_for_now)
+         warmup_needs_explicit_rate, in_process_variable_updates)
+
+
+# Evaluation and checkpoints (the predecessor's BenchmarkCNN.__init__ checks).
+_EVAL_DURING_TRAINING = ("eval_during_training_every_n_steps",
+                         "eval_during_training_every_n_epochs",
+                         "eval_during_training_at_specified_steps",
+                         "eval_during_training_at_specified_epochs")
+
+
+def eval_mode_alone(v: dict) -> None:
+    if v["eval"] and v["forward_only"]:
+        raise ConfigError("--eval and --forward_only cannot both be given; --eval evaluates a "
+                          "checkpoint, --forward_only times inference.")
+    if v["eval"] and not v["train_dir"]:
+        raise ConfigError("Trained model directory not specified: --eval needs --train_dir "
+                          "(the directory of the checkpoints, or one model.ckpt-N path).")
+
+
+def one_eval_during_training(v: dict) -> None:
+    given = ["--" + name for name in _EVAL_DURING_TRAINING if v[name]]
+    if len(given) > 1:
+        raise ConfigError("At most one --eval_during_training_* flag may be given; got "
+                          + " and ".join(given) + ".")
+    for other in ("eval", "forward_only"):
+        if given and v[other]:
+            raise ConfigError(f"{given[0]} cannot be combined with --{other}: it evaluates "
+                              "while training.")
+    if v["stop_at_top_1_accuracy"] is not None and not given:
+        raise ConfigError("--stop_at_top_1_accuracy is only supported with "
+                          "--eval_during_training_*; add e.g. "
+                          "--eval_during_training_every_n_steps=100.")
+
+
+def one_checkpoint_period(v: dict) -> None:
+    if v["save_model_secs"] and v["save_model_steps"]:
+        raise ConfigError("At most one of --save_model_secs and --save_model_steps can be "
+                          "given.")
+    if (v["save_model_secs"] or v["save_model_steps"]) and not v["train_dir"]:
+        raise ConfigError("--save_model_secs/--save_model_steps need --train_dir, the directory "
+                          "that holds the checkpoints.")
+
+
+RULES += (eval_mode_alone, one_eval_during_training, one_checkpoint_period)
+
+
+# Several devices and the all-reduce (predecessor.md §3, §4).
+_REPLICATED_ONLY = ("all_reduce_spec", "gradient_repacking", "agg_small_grads_max_bytes",
+                    "hierarchical_copy")
+
+
+def replicated_only_flags(v: dict) -> None:
+    given = ["--" + name for name in _REPLICATED_ONLY if v[name]]
+    if given and v["variable_update"] != "replicated":
+        verb, them = ("applies", "it") if len(given) == 1 else ("apply", "them")
+        raise ConfigError(f"{', '.join(given)} {verb} only to --variable_update=replicated (this "
+                          f"run uses {v['variable_update']}); add --variable_update=replicated "
+                          f"or leave {them} out.")
+
+
+def all_reduce_spec_grammar(v: dict) -> None:
+    """The spec's grammar; its algorithm names are checked against the installed
+    plugins when the run is planned (still before TensorFlow starts)."""
+    from cnnb.allreduce_spec import parse_spec_syntax
+    if v["all_reduce_spec"] is None:
+        return
+    parse_spec_syntax(v["all_reduce_spec"])
+    if v["hierarchical_copy"]:
+        raise ConfigError("--hierarchical_copy and --all_reduce_spec both choose the "
+                          "all-reduce; give one of them.")
+
+
+def hierarchical_copy_devices(v: dict) -> None:
+    if v["hierarchical_copy"] and v["num_gpus"] < 2:
+        raise ConfigError("--hierarchical_copy needs several devices; use --num_gpus=2 or more.")
+    if v["hierarchical_copy"] and v["network_topology"] == "gcp_v100" and v["num_gpus"] != 8:
+        raise ConfigError("--network_topology=gcp_v100 is laid out for exactly 8 GPUs; use "
+                          "--num_gpus=8 or --network_topology=dgx1.")
+
+
+def gpu_indices_per_device(v: dict) -> None:
+    from cnnb.devices import tower_indices
+    tower_indices(v["num_gpus"], v["gpu_indices"])
+
+
+def xla_compile_one_device(v: dict) -> None:
+    if v["xla_compile"] and v["num_gpus"] > 1:
+        raise ConfigError("--xla_compile compiles the whole step for one device and XLA cannot "
+                          "span devices; with --num_gpus > 1 leave it out (--xla auto-clustering "
+                          "works).")
+
+
+RULES += (replicated_only_flags, all_reduce_spec_grammar, hierarchical_copy_devices,
+          gpu_indices_per_device, xla_compile_one_device)

@@ -3,8 +3,9 @@
 Running a model's ``add_inference`` on :class:`ShapeBackend` computes every
 layer's output shape without TensorFlow, lists the variables the model will
 create (so the TF backend can make them up front), and counts trainable
-parameters and forward FLOPs (2 per multiply-add, convolutions and dense
-layers; the convention of the ResNet and VGG papers' "FLOPs" x2).
+parameters and forward FLOPs (2 per multiply-add of convolutions, depthwise
+and separable convolutions, and dense layers; the papers' "multiply-adds" x2.
+Pooling, normalization and element-wise ops are not counted).
 """
 
 from __future__ import annotations
@@ -52,13 +53,15 @@ class ShapeBackend:
 
     def __init__(self):
         self.variables: list[VarSpec] = []
+        self._names: set[str] = set()
         self.flops = 0
 
     # variables -----------------------------------------------------------------------
     def variable(self, name, shape, init, trainable=True):
         spec = VarSpec(name, tuple(shape), tuple(init), trainable)
-        if any(v.name == name for v in self.variables):
+        if name in self._names:
             raise ValueError(f"two variables named {name!r}")
+        self._names.add(name)
         self.variables.append(spec)
         return spec
 
@@ -78,6 +81,22 @@ class ShapeBackend:
         oh, ow = _out_size(h, kh, sh, padding), _out_size(w, kw, sw, padding)
         self.flops += 2 * kh * kw * cin * cout * oh * ow * (n or 1)
         return Shape(_layout(n, oh, ow, cout, data_format))
+
+    def depthwise_conv2d(self, x, kernel, strides, padding, data_format):
+        kh, kw, cin, multiplier = kernel.shape
+        n, h, w = _spatial(x.dims, data_format)
+        sh, sw = _spatial(strides, data_format)[1:]
+        oh, ow = _out_size(h, kh, sh, padding), _out_size(w, kw, sw, padding)
+        self.flops += 2 * kh * kw * cin * multiplier * oh * ow * (n or 1)
+        return Shape(_layout(n, oh, ow, cin * multiplier, data_format))
+
+    def separable_conv2d(self, x, depthwise, pointwise, strides, padding, data_format):
+        return self.conv2d(self.depthwise_conv2d(x, depthwise, strides, padding, data_format),
+                           pointwise, [1, 1, 1, 1], "VALID", data_format)
+
+    def slice(self, x, begin, size):
+        dims = tuple(d - b if s == -1 else s for d, b, s in zip(x.dims, begin, size))
+        return Shape(dims)
 
     def pool(self, x, kind, ksize, strides, padding, data_format):
         n, h, w = _spatial(x.dims, data_format)
@@ -131,6 +150,9 @@ class ShapeBackend:
         return x
 
     def dropout(self, x, keep_prob):
+        return x
+
+    def drop_path(self, x, keep_prob):
         return x
 
     def lrn(self, x, depth_radius, bias, alpha, beta, data_format):

@@ -71,6 +71,16 @@ class TFBackend:
     def conv2d(self, x, kernel, strides, padding, data_format):
         return tf.nn.conv2d(x, kernel, strides, padding, data_format=data_format)
 
+    def depthwise_conv2d(self, x, kernel, strides, padding, data_format):
+        return tf.nn.depthwise_conv2d(x, kernel, strides, padding, data_format=data_format)
+
+    def separable_conv2d(self, x, depthwise, pointwise, strides, padding, data_format):
+        return tf.nn.separable_conv2d(x, depthwise, pointwise, strides, padding,
+                                      data_format=data_format)
+
+    def slice(self, x, begin, size):
+        return tf.slice(x, begin, size)
+
     def pool(self, x, kind, ksize, strides, padding, data_format):
         op = tf.nn.max_pool2d if kind == "mpool" else tf.nn.avg_pool2d
         return op(x, ksize, strides, padding, data_format=data_format)
@@ -101,6 +111,11 @@ class TFBackend:
 
     def dropout(self, x, keep_prob):
         return tf.nn.dropout(x, rate=1.0 - keep_prob)
+
+    def drop_path(self, x, keep_prob):
+        """Dropout of whole examples: one coin per example, broadcast over the rest."""
+        noise_shape = tf.concat([tf.shape(x)[:1], tf.ones([tf.rank(x) - 1], tf.int32)], 0)
+        return tf.nn.dropout(x, rate=1.0 - keep_prob, noise_shape=noise_shape)
 
     def lrn(self, x, depth_radius, bias, alpha, beta, data_format):
         if data_format == "NCHW":

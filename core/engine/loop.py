@@ -1,8 +1,16 @@
-"""Warm-up and timed loop, printing the predecessor's lines as it goes."""
+"""Warm-up and timed loop, printing the predecessor's lines as it goes.
+
+Between timed steps the loop calls the run's *step events* (checkpoint saves,
+summaries, evaluation during training); their time counts in the run's
+elapsed time but never in a step's time. A stop request (Ctrl-C, SIGTERM) or
+an event's reason to stop (an accuracy target reached) ends the loop after
+the current step.
+"""
 
 from __future__ import annotations
 
 import time
+from typing import Callable, Protocol
 
 import tensorflow as tf
 
@@ -10,47 +18,81 @@ from cnnb import console
 from cnnb.timing import StepStats, perf_timing
 
 
-class LoopResult:
-    """What the timed loop measured; ``interrupted`` when Ctrl-C stopped it early."""
+class StepEvent(Protocol):
+    def __call__(self, local_step: int, global_step: int, values: dict) -> str | None:
+        """After timed step ``local_step`` (1-based) at ``global_step``; ``values``
+        holds learning_rate, loss, top_1, top_5 (floats or None). Returns a
+        reason to stop training, or None."""
 
-    def __init__(self):
+
+class LoopResult:
+    """What the timed loop measured. ``interrupted``: a signal stopped it early;
+    ``stop_reason``: an event ended training (e.g. the accuracy target)."""
+
+    def __init__(self, global_step: int = 0):
         self.step_times: list[float] = []
         self.losses: list[float] = []
         self.accuracy: tuple[float, float] | None = None
         self.elapsed = 0.0
         self.interrupted = False
+        self.stop_reason: str | None = None
+        self.global_step = global_step
+        self.evaluation = None      # the last EvalResult of training + evaluation
 
 
-def warm_up(step, schedule, count: int, log) -> int:
-    """Untimed steps; they advance the global step, as in the predecessor."""
+def warm_up(step, schedule, count: int, log, first_global_step: int = 0, stop=None) -> int:
+    """Untimed steps; they advance the global step, as in the predecessor.
+    Returns the global step after them."""
     log("Running warm up")
-    for global_step in range(count):
-        float(step(tf.constant(schedule(global_step), tf.float32))["loss"])
+    done = 0
+    while done < count and not (stop is not None and stop.requested):
+        float(step(tf.constant(schedule(first_global_step + done), tf.float32))["loss"])
+        done += 1
     log("Done warm up")
-    return count
+    return first_global_step + done
 
 
-def timed_loop(step, schedule, plan, first_global_step: int, hook, log) -> LoopResult:
-    config, result = plan.config, LoopResult()
+def timed_loop(step, schedule, plan, first_global_step: int, hook, log,
+               num_steps: int | None = None, events: tuple[StepEvent, ...] = (),
+               stop=None) -> LoopResult:
+    """``num_steps`` timed steps (default ``plan.num_batches``) from ``first_global_step``."""
+    config, result = plan.config, LoopResult(first_global_step)
     show_accuracy = console.shows_accuracy(config)
     log(console.header(config))
     start = time.perf_counter()
-    try:
-        for index in range(plan.num_batches):
-            lr = tf.constant(schedule(first_global_step + index), tf.float32)
-            began = time.perf_counter()
-            outputs = step(lr)
-            loss = float(outputs["loss"])              # waits for the step to finish
-            result.step_times.append(time.perf_counter() - began)
-            result.losses.append(loss)
-            if show_accuracy:
-                result.accuracy = (float(outputs["top_1"]), float(outputs["top_5"]))
-            _report(index + 1, result, plan, hook, log)
-    except KeyboardInterrupt:
-        result.interrupted = True
-        log(f"Interrupted after {len(result.step_times)} timed steps; reporting those.")
+    for index in range(plan.num_batches if num_steps is None else num_steps):
+        values = _timed_step(step, schedule, result, show_accuracy)
+        _report(index + 1, result, plan, hook, log)
+        result.stop_reason = _run_events(events, index + 1, result.global_step, values)
+        if stop is not None and stop.requested:
+            result.interrupted = True
+            log(f"Interrupted ({stop.name}) after {len(result.step_times)} timed steps, at "
+                f"global_step {result.global_step}.")
+        if result.stop_reason or result.interrupted:
+            break
     result.elapsed = time.perf_counter() - start
     return result
+
+
+def _timed_step(step, schedule, result: LoopResult, show_accuracy: bool) -> dict:
+    rate = schedule(result.global_step)
+    began = time.perf_counter()
+    outputs = step(tf.constant(rate, tf.float32))
+    loss = float(outputs["loss"])              # waits for the step to finish
+    result.step_times.append(time.perf_counter() - began)
+    result.losses.append(loss)
+    result.global_step += 1
+    if show_accuracy:
+        result.accuracy = (float(outputs["top_1"]), float(outputs["top_5"]))
+    top_1, top_5 = result.accuracy or (None, None)
+    return {"learning_rate": rate, "loss": loss, "top_1": top_1, "top_5": top_5}
+
+
+def _run_events(events, local_step: int, global_step: int, values: dict) -> str | None:
+    reason = None
+    for event in events:
+        reason = event(local_step, global_step, values) or reason
+    return reason
 
 
 def _report(number: int, result: LoopResult, plan, hook, log) -> None:
@@ -64,3 +106,22 @@ def _report(number: int, result: LoopResult, plan, hook, log) -> None:
     accuracy = result.accuracy or (None, None)
     hook(step=number, stats=StepStats(number, result.step_times[-1], result.losses[-1], timing,
                                       accuracy[0], accuracy[1]))
+
+
+def every_steps(period: int | None, action: Callable[[int], None]) -> StepEvent:
+    """An event running ``action(global_step)`` every ``period`` timed steps."""
+    def event(local_step: int, global_step: int, values: dict) -> None:
+        if period and local_step % period == 0:
+            action(global_step)
+    return event
+
+
+def every_seconds(period: float, action: Callable[[int], None]) -> StepEvent:
+    """An event running ``action(global_step)`` once ``period`` seconds have passed."""
+    last = [time.monotonic()]
+
+    def event(local_step: int, global_step: int, values: dict) -> None:
+        if time.monotonic() - last[0] >= period:
+            action(global_step)
+            last[0] = time.monotonic()
+    return event

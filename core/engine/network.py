@@ -31,6 +31,17 @@ class Network:
         return tf.cast(logits, tf.float32), cnn.aux_logits
 
 
+def make_network(model, num_classes: int, image_size: int, data_format: str, device: str,
+                 name_prefix: str = ""):
+    """The network class that runs ``model``: Network for builder models,
+    KerasNetwork (imported only then) for Keras ones."""
+    network_class = Network
+    if getattr(model, "is_keras", False):
+        from cnnb.engine.keras_network import KerasNetwork
+        network_class = KerasNetwork
+    return network_class(model, num_classes, image_size, data_format, device, name_prefix)
+
+
 def cross_entropy(logits, labels):
     return tf.reduce_mean(
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
@@ -38,8 +49,10 @@ def cross_entropy(logits, labels):
 
 def losses(network: Network, logits, aux_logits, labels, config):
     """(base loss, total loss): softmax cross-entropy (+0.4 x the auxiliary head's),
+    or the model's own ``loss_function(logits, labels)`` when it defines one,
     plus weight decay x L2 of every trainable variable but batch norm's."""
-    base = cross_entropy(logits, labels)
+    own_loss = getattr(network.model, "loss_function", None)
+    base = own_loss(logits, labels) if own_loss else cross_entropy(logits, labels)
     if aux_logits is not None:
         base += network.model.aux_loss_weight * cross_entropy(aux_logits, labels)
     if not config.weight_decay:

@@ -8,8 +8,10 @@ from cnnb.engine.network import losses, top_k_accuracy
 
 
 def make_train_step(manager, inputs, config, with_accuracy: bool):
-    """``step(lr) -> {'loss', ['top_1', 'top_5']}``; ``inputs(i)`` gives tower i's batch."""
-    clip = config.gradient_clip
+    """``step(lr) -> {'loss', ['top_1', 'top_5']}``; ``inputs(i)`` gives tower i's batch.
+
+    The manager aggregates the towers' gradients and clips what it applies
+    (``--gradient_clip``, after aggregation, as the predecessor did)."""
 
     def tower(index, network):
         images, labels = inputs(index)
@@ -17,8 +19,6 @@ def make_train_step(manager, inputs, config, with_accuracy: bool):
             logits, aux = network(images, training=True, update_stats=index == 0)
             base, total = losses(network, logits, aux, labels, config)
         grads = tape.gradient(total, network.trainable_variables)   # inside the device scope
-        if clip is not None:
-            grads = [tf.clip_by_value(g, -clip, clip) for g in grads]
         reported = total if config.loss_type_to_report == "total_loss" else base
         return grads, reported, (logits, labels)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from cnnb.errors import TensorFlowMissingError
+from cnnb.errors import ConfigError, TensorFlowMissingError
 
 
 def import_tensorflow():
@@ -27,6 +27,7 @@ def configure(config) -> None:
     before TensorFlow initializes its devices."""
     import numpy as np
     tf = import_tensorflow()
+    prepare_devices(config)
     if config.num_intra_threads is not None:
         tf.config.threading.set_intra_op_parallelism_threads(config.num_intra_threads)
     if config.num_inter_threads:
@@ -38,3 +39,45 @@ def configure(config) -> None:
             tf.config.experimental.set_memory_growth(gpu, True)
     tf.random.set_seed(config.tf_random_seed)
     np.random.seed(4321)
+
+
+def prepare_devices(config) -> None:
+    """Make sure the run's devices exist: on ``--device=cpu``, split the CPU into
+    logical devices (this must happen before TensorFlow initializes anything);
+    on ``--device=gpu``, check that enough GPUs are visible."""
+    from cnnb.devices import devices_needed
+    needed = devices_needed(config.num_gpus, config.gpu_indices)
+    if config.device == "cpu":
+        ensure_logical_cpus(needed)
+        return
+    visible = visible_gpu_count()
+    if visible < needed:
+        raise ConfigError(f"this run needs {needed} GPU(s) (--num_gpus={config.num_gpus}"
+                          f"{', --gpu_indices=' + config.gpu_indices if config.gpu_indices else ''})"
+                          f" but {visible} {'is' if visible == 1 else 'are'} visible; use "
+                          "fewer, or --device=cpu for logical CPU devices.")
+
+
+def ensure_logical_cpus(count: int) -> None:
+    """Split the first physical CPU into ``count`` logical devices (/cpu:0..).
+
+    A process can do this only once, before TensorFlow initializes its
+    devices; later calls succeed when enough logical CPUs already exist.
+    """
+    tf = import_tensorflow()
+    if count <= 1:
+        return
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    current = tf.config.get_logical_device_configuration(cpu)
+    if current is not None and len(current) >= count:
+        return
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
+    except RuntimeError:
+        existing = len(tf.config.list_logical_devices("CPU"))
+        if existing >= count:
+            return
+        raise ConfigError(f"{count} logical CPU devices are needed but TensorFlow already "
+                          f"started in this process with {existing}; they can only be made "
+                          "before it starts: run in a fresh process.") from None

@@ -1,8 +1,35 @@
-"""The contract of variable managers (``--variable_update`` modes)."""
+"""The contract of variable managers (``--variable_update`` modes) and their shared parts.
+
+A manager decides where each tower's variables live and how the towers'
+gradients become updates. The step (:mod:`cnnb.engine.step`) runs tower i
+under ``tf.device(manager.towers[i].device)``, computes its gradients there,
+then calls ``manager.apply_gradients(tower_grads, lr)`` once.
+"""
 
 from __future__ import annotations
 
-from typing import Callable
+import dataclasses
+from typing import Any, Callable
+
+import tensorflow as tf
+
+from cnnb.errors import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class ManagerSettings:
+    """What a manager needs from the run (no global bag of flags).
+
+    :ivar local_parameter_device: ``--local_parameter_device`` (cpu or gpu).
+    :ivar gradient_clip: ``--gradient_clip``, applied to the gradients that are
+        applied (after aggregation), as the predecessor did.
+    :ivar all_reduce: the run's :class:`cnnb.allreduce.AllReducePlan`
+        (replicated mode), or None.
+    """
+
+    local_parameter_device: str = "gpu"
+    gradient_clip: float | None = None
+    all_reduce: Any = None
 
 
 class VariableManager:
@@ -15,38 +42,127 @@ class VariableManager:
     #: the most devices this manager handles in one process (None: any)
     max_devices: int | None = None
 
-    def __init__(self, devices: tuple[str, ...]):
+    def __init__(self, devices: tuple[str, ...], settings: ManagerSettings | None = None):
         if self.max_devices is not None and len(devices) > self.max_devices:
-            raise ValueError(f"{type(self).__name__} handles at most {self.max_devices} "
-                             f"device(s), got {len(devices)}")
-        self.devices = devices
+            raise ConfigError(f"{type(self).__name__} handles at most {self.max_devices} "
+                              f"device(s), got {len(devices)}; use a smaller --num_gpus.")
+        self.devices = tuple(devices)
+        self.settings = settings or ManagerSettings()
         self.towers: list = []
         self.optimizers: list = []
 
-    def create_towers(self, make_network: Callable[[str, int], object]) -> list:
-        """One network per device; subclasses decide whether they share variables."""
+    def create_towers(self, make_network: Callable[[str | None, int], Any]) -> list:
+        """One network per device; subclasses decide whether they share variables.
+
+        ``make_network(device, index)`` builds a network whose variables live on
+        ``device`` (None: wherever the current variable-creator scope puts them)."""
         raise NotImplementedError
 
-    def create_optimizers(self, make_optimizer: Callable[[list], object]) -> None:
+    def create_optimizers(self, make_optimizer: Callable[[list], Any]) -> None:
         raise NotImplementedError
 
     def apply_gradients(self, tower_grads: list[list], lr) -> None:
         """Called inside the step with each tower's gradients (same order as
-        its trainable variables)."""
+        its trainable variables; None for a variable the loss does not use)."""
         raise NotImplementedError
 
+    def savable_variables(self) -> dict[str, tf.Variable]:
+        """One copy of every variable, by a name that does not depend on the
+        device count: what a checkpoint saves and restores. Model variables
+        come from the first tower; optimizer slots are ``<variable>/slot<k>``."""
+        named = named_variables(self.towers[0])
+        names = {id(v): name for name, v in named.items()}
+        for optimizer in self.optimizers_of_first_copy():
+            named.update(slot_names(optimizer, names))
+        return named
 
-class SingleDeviceManager(VariableManager):
-    """One device: its variables take its own gradients."""
+    def optimizers_of_first_copy(self) -> list:
+        """The optimizers whose slots belong to the variables of savable_variables()."""
+        return self.optimizers[:1]
 
-    max_devices = 1
+    def sync_copies(self) -> None:
+        """Make every copy equal to the first; call after restoring a checkpoint
+        into :meth:`savable_variables`. Nothing to do with a single copy."""
 
-    def create_towers(self, make_network):
-        self.towers = [make_network(self.devices[0], 0)]
-        return self.towers
+    def clip(self, grads: list) -> list:
+        clip = self.settings.gradient_clip
+        if clip is None:
+            return grads
+        return [tf.clip_by_value(g, -clip, clip) for g in grads]
 
-    def create_optimizers(self, make_optimizer):
-        self.optimizers = [make_optimizer(self.towers[0].trainable_variables)]
 
-    def apply_gradients(self, tower_grads, lr):
-        self.optimizers[0].apply(tower_grads[0], lr)
+def named_variables(network) -> dict:
+    """name -> variable of one tower: its ``checkpoint_variables`` if it defines
+    them, else its variable store, else its Keras model's variables."""
+    explicit = getattr(network, "checkpoint_variables", None)
+    if explicit is not None:
+        return dict(explicit() if callable(explicit) else explicit)
+    stored = getattr(getattr(network, "store", None), "variables", None)
+    if isinstance(stored, dict):
+        return dict(stored)
+    keras_model = getattr(network, "keras_model", None)
+    if keras_model is not None:
+        return {v.path: v if isinstance(v, tf.Variable) else v.value
+                for v in keras_model.variables}
+    return {v.name: v for v in network.trainable_variables}
+
+
+def fill_missing(grads: list, variables: list) -> list:
+    """Zeros for the gradients of variables the loss does not depend on."""
+    return [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+
+
+def slot_names(optimizer, variable_names: dict) -> dict:
+    """Name an optimizer's slot variables after the variables they belong to.
+
+    Slots come in blocks of one per variable, shaped like it (``make_slots``
+    order); what follows the blocks (Adam's beta powers) is ``optimizer/extra<k>``."""
+    variables, slots = optimizer.variables, list(optimizer.slots)
+    count, blocks = len(variables), 0
+    while count and len(slots) >= (blocks + 1) * count and all(
+            slots[blocks * count + i].shape == v.shape for i, v in enumerate(variables)):
+        blocks += 1
+    named = {}
+    for j, slot in enumerate(slots):
+        if j < blocks * count:
+            block, index = divmod(j, count)
+            owner = variable_names.get(id(variables[index]), f"variable{index}")
+            named[f"{owner}/slot{block}"] = slot
+        else:
+            named[f"optimizer/extra{j - blocks * count}"] = slot
+    return named
+
+
+def copy_values(sources: list, targets: list) -> None:
+    """Assign each source's value to its target (eagerly, across devices)."""
+    if len(sources) != len(targets):
+        raise ValueError(f"cannot copy {len(sources)} variables into {len(targets)}")
+    for source, target in zip(sources, targets):
+        target.assign(source.read_value())
+
+
+class TowerView:
+    """A network seen from another device: same variables, another ``device``.
+
+    Parameter-server towers compute on their own device with the one shared
+    copy of the variables.
+    """
+
+    def __init__(self, network, device: str):
+        self._network = network
+        self.device = device
+
+    def __getattr__(self, name: str):
+        return getattr(self._network, name)
+
+    def __call__(self, *args, **kwargs):
+        return self._network(*args, **kwargs)
+
+
+def make_variable_manager(plan) -> VariableManager:
+    """The plan's manager, with its settings taken from the run configuration."""
+    config = plan.config
+    settings = ManagerSettings(local_parameter_device=config.local_parameter_device,
+                               gradient_clip=config.gradient_clip,
+                               all_reduce=getattr(plan, "all_reduce", None))
+    return plan.variable_manager.load()(plan.devices, settings)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import cnnb
-from cnnb.plugins.models import resnet, simple, vgg
+from cnnb.plugins.models import (cifar, densenet, inception, mobilenet, nasnet, overfeat,
+                                 resnet, resnet_cifar, simple, vgg)
 
-FAMILIES = (simple, vgg, resnet)
+FAMILIES = (simple, vgg, resnet, inception, overfeat, mobilenet, nasnet, cifar, resnet_cifar,
+            densenet)
 
 
 @cnnb.hookimpl

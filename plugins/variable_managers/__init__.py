@@ -1,13 +1,19 @@
-"""cnnb's built-in variable managers (registration only)."""
+"""cnnb's built-in variable managers (registration only; no TensorFlow).
+
+Their semantics, the predecessor's, are described in
+:mod:`cnnb.plugins.variable_managers.local`.
+"""
 
 from __future__ import annotations
 
 import cnnb
 
 MANAGERS = {
-    "parameter_server": ("ParameterServer", "One copy of the variables on the parameter "
-                         "device; tower gradients averaged there"),
-    "replicated": ("Replicated", "A copy per device; gradients summed by all-reduce"),
+    "parameter_server": ("ParameterServer", "One copy of the variables (--local_parameter_device"
+                         "); tower gradients averaged next to each variable"),
+    "replicated": ("Replicated", "A copy per device; gradients summed (not averaged) by "
+                   "all-reduce (--all_reduce_spec); ResNet schedules divide the rate by the "
+                   "device count"),
     "independent": ("Independent", "A copy per device; each tower applies its own gradients"),
 }
 
@@ -15,5 +21,4 @@ MANAGERS = {
 @cnnb.hookimpl
 def cnnb_register_variable_managers(registry):
     for name, (attribute, description) in MANAGERS.items():
-        registry.register(name, f"cnnb.plugins.variable_managers.local:{attribute}", description,
-                          max_devices=1)
+        registry.register(name, f"cnnb.plugins.variable_managers.local:{attribute}", description)

@@ -1,0 +1,134 @@
+"""``cnnb allreduce-bench``: time only the all-reduce of a model's gradients.
+
+The successor of the predecessor's ``all_reduce_benchmark.py``: the gradient
+shapes come from the model's shape trace (no training, no input data), the
+all-reduce is replicated mode's (``--all_reduce_spec``, repacking, small
+gradient packing), and the output is the time per all-reduce and the
+effective bandwidth. Its flags are ``cnnb run``'s, with the same checks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import click
+
+from cnnb.cli.run import click_option
+from cnnb.cli.session import Session
+
+#: ``cnnb run`` flags this command takes (same names, defaults and checks)
+FLAGS = ("model", "data_name", "num_gpus", "device", "gpu_indices", "all_reduce_spec",
+         "gradient_repacking", "agg_small_grads_max_bytes", "agg_small_grads_max_group",
+         "hierarchical_copy", "network_topology", "local_parameter_device", "num_batches",
+         "num_warmup_batches", "display_every", "tf_random_seed")
+DEFAULT_NUM_BATCHES = 20
+DEFAULT_WARMUP = 2
+
+
+def _options():
+    from cnnb.option_table import ALL_OPTIONS
+    table = {option.name: option for option in ALL_OPTIONS}
+    return [table[name] for name in FLAGS]
+
+
+@click.pass_context
+def _bench(ctx, as_json, **values):
+    raw = {name: value for name, value in values.items()
+           if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT}
+    session = ctx.find_object(Session)
+    config, shapes, model_name = _plan(session.plugins, raw)
+    from cnnb.allreduce import plan_all_reduce
+    from cnnb.devices import tower_devices
+    devices = tower_devices(config.device, config.num_gpus, config.gpu_indices)
+    plan = plan_all_reduce(config, session.plugins.registry("allreduce"), devices)
+    log = (lambda line: None) if as_json else click.echo
+    result = _run(config, plan, shapes, model_name, log)
+    if as_json:
+        click.echo(json.dumps(_record(config, plan, model_name, result)))
+
+
+def _plan(plugins, raw: dict):
+    """(config, gradient shapes, model name); everything checked before TensorFlow starts."""
+    from cnnb.config import build_config
+    from cnnb.errors import ConfigError
+    from cnnb.option_table import ALL_OPTIONS
+    from cnnb.planning import resolve_names
+    raw = {**raw, "variable_update": "replicated"}
+    config = build_config(raw, ALL_OPTIONS, visible_gpus=_visible_gpus, explicit=frozenset(raw))
+    dataset, entry, _ = resolve_names(plugins, config.model, config.data_name, "replicated", None)
+    model = entry.load()
+    if not hasattr(model, "trace"):
+        raise ConfigError(f"model '{config.model}' has no shape trace (it is not written with "
+                          "the layer builder); allreduce-bench needs one.")
+    trace = model.trace(dataset.num_classes, image_size=dataset.image_size or model.image_size)
+    shapes = [list(spec.shape) for spec in trace.variables if spec.trainable]
+    return config, shapes, model.display_name or model.name
+
+
+def _run(config, plan, shapes, model_name: str, log):
+    from cnnb.engine.tfsetup import configure, import_tensorflow
+    tf = import_tensorflow()
+    configure(config)
+    from cnnb.engine.allreduce_bench import benchmark_all_reduce
+    size = sum(math.prod(s) for s in shapes)
+    for line in (f"TensorFlow:  {tf.__version__}",
+                 f"Model:       {model_name} ({len(shapes)} gradients, {size:,} elements, "
+                 f"{size * 4 / 1e6:.1f} MB float32)",
+                 f"Devices:     {list(plan.context.devices)}",
+                 f"AllReduce:   {plan.spec}" + _packing_note(plan), "=========="):
+        log(line)
+
+    def on_step(number, seconds):
+        if number == 1:
+            log("Step\tms/all-reduce")
+        if number == 1 or number % config.display_every == 0:
+            log(f"{number}\t{seconds * 1000:.3f}")
+
+    result = benchmark_all_reduce(plan, shapes, config.num_batches or DEFAULT_NUM_BATCHES,
+                                  _warmup(config), on_step, log)
+    log("-" * 64)
+    log(f"Time per all-reduce: {result.mean_time * 1000:.3f} ms")
+    log(f"Effective bandwidth: {result.algorithm_bandwidth / 1e9:.3f} GB/s "
+        f"(bus: {result.bus_bandwidth / 1e9:.3f} GB/s)")
+    log(f"Average time per step: {result.mean_time:.6f}")
+    return result
+
+
+def _record(config, plan, model_name: str, result) -> dict:
+    return {"model": model_name, "devices": list(plan.context.devices), "spec": plan.spec,
+            "gradient_repacking": config.gradient_repacking,
+            "agg_small_grads_max_bytes": config.agg_small_grads_max_bytes,
+            "num_tensors": result.num_tensors, "num_elements": result.num_elements,
+            "step_times": result.step_times, "time_per_all_reduce": result.mean_time,
+            "algorithm_bandwidth": result.algorithm_bandwidth,
+            "bus_bandwidth": result.bus_bandwidth}
+
+
+def _packing_note(plan) -> str:
+    notes = []
+    if plan.gradient_repacking:
+        notes.append(f"--gradient_repacking={plan.gradient_repacking}")
+    elif plan.agg_small_grads_max_bytes:
+        notes.append(f"--agg_small_grads_max_bytes={plan.agg_small_grads_max_bytes}")
+    return f" ({', '.join(notes)})" if notes else ""
+
+
+def _warmup(config) -> int:
+    return DEFAULT_WARMUP if config.num_warmup_batches is None else config.num_warmup_batches
+
+
+def _visible_gpus() -> int:
+    from cnnb.engine.tfsetup import visible_gpu_count
+    return visible_gpu_count()
+
+
+allreduce_bench_command = click.Command(
+    "allreduce-bench", callback=_bench,
+    params=[click_option(option) for option in _options()] + [
+        click.Option(["--json", "as_json"], is_flag=True,
+                     help="Print one JSON record instead of the lines.")],
+    help="Time only the all-reduce of a model's gradient shapes (replicated mode's, as "
+         "--all_reduce_spec and the packing flags set it) and print the time per "
+         f"all-reduce and the effective bandwidth. --num_batches defaults to "
+         f"{DEFAULT_NUM_BATCHES}, --num_warmup_batches to {DEFAULT_WARMUP}.")

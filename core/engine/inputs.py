@@ -1,0 +1,105 @@
+"""Where the step's batches come from, and turning bad input into one line.
+
+``make_inputs`` returns ``inputs(index) -> (images, labels)``, called inside
+the step's ``tf.function`` for tower ``index``: synthetic tensors kept on the
+device, or the next per-device batch of the chosen preprocessor's ``tf.data``
+pipeline (one host pipeline; each tower takes its own batch from it, and a
+single GPU gets the batches prefetched onto it).
+
+A bad record only shows up when the step pulls it, as a TensorFlow error
+deep inside the step. :func:`reading_data` turns those into a
+:class:`~cnnb.dataset.DataError` with one line that names the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+import tensorflow as tf
+
+from cnnb.dataset import DATA_ERROR_END, DATA_ERROR_MARKER, DataError, InputOptions
+from cnnb.engine.synthetic import SyntheticInputs
+
+_CHECK_FAILED = re.compile(re.escape(DATA_ERROR_MARKER) + "(.*?)" + re.escape(DATA_ERROR_END),
+                           re.DOTALL)
+_PIPELINE_FAILED = re.compile(r"transformation with iterator: \S+: (.*)")
+_LABEL_RANGE = re.compile(r"(Received a label value of -?\d+ which is outside the valid "
+                          r"range of \[\d+, \d+\))")
+
+
+def make_inputs(plan, subset: str, batch_size_per_device: int, training: bool,
+                num_batches: int | None = None):
+    """The input source of ``subset``. With ``num_batches`` the data restarts
+    after that many steps, so each evaluation pass sees the same images."""
+    config = plan.config
+    if plan.synthetic:
+        return SyntheticInputs(plan.devices, batch_size_per_device, plan.image_size,
+                               plan.dataset.num_classes, config.data_format)
+    files = plan.data_files[subset]
+    preprocessor = plan.preprocessor.load()(plan.dataset, plan.image_size,
+                                            InputOptions.from_config(config))
+    dataset = preprocessor.make_dataset(files, batch_size_per_device, training)
+    if num_batches:
+        dataset = dataset.take(num_batches * len(plan.devices)).repeat()
+    return RealInputs(dataset, plan.devices, config)
+
+
+class RealInputs:
+    """Per-device batches from a ``tf.data`` pipeline; each call takes the next one."""
+
+    def __init__(self, dataset, devices, config):
+        device = devices[0]
+        if config.datasets_use_prefetch and len(devices) == 1 and "gpu" in device.lower():
+            dataset = dataset.apply(tf.data.experimental.prefetch_to_device(
+                device, config.multi_device_iterator_max_buffer_size))
+        self.iterator = iter(dataset)
+        self.channels_first = config.data_format == "NCHW"
+
+    def __call__(self, index: int):
+        images, labels = self.iterator.get_next()
+        if self.channels_first:
+            images = tf.transpose(images, [0, 3, 1, 2])
+        return images, labels
+
+
+@contextlib.contextmanager
+def reading_data(plan):
+    """Turn input-pipeline failures inside the block into one-line DataErrors."""
+    try:
+        yield
+    except tf.errors.OpError as error:
+        translated = translate(error, plan)
+        if translated is None:
+            raise
+        raise translated from None
+
+
+def translate(error, plan) -> DataError | None:
+    """The DataError an input failure means, or None for any other error."""
+    message = str(getattr(error, "message", error))
+    found = _CHECK_FAILED.search(message)
+    if found:
+        return DataError(" ".join(found.group(1).split()))
+    where = f"--data_dir={plan.data_dir}"
+    if isinstance(error, tf.errors.OutOfRangeError):
+        return DataError(f"the data in {where} ran out: its files hold no examples.")
+    found = _LABEL_RANGE.search(message)
+    if found:
+        return DataError(f"a label in {where} is out of range: {found.group(1)}.")
+    if "IteratorGetNext" not in message or plan.synthetic:
+        return None
+    found = _PIPELINE_FAILED.search(message)
+    detail = found.group(1) if found else _first_line(message)
+    return DataError(f"could not read the data in {where}: {type(error).__name__}: "
+                     f"{detail.strip()}")
+
+
+def _first_line(message: str) -> str:
+    """The error itself, without TensorFlow's header, stack and node lines."""
+    skip = ("Graph execution error", "Detected at node", "File ", "<stack", "[[")
+    for line in message.splitlines():
+        text = line.strip()
+        if text and not line[:1].isspace() and not text.startswith(skip):
+            return text
+    return "no details"
