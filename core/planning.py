@@ -102,6 +102,9 @@ def plan_run(config: RunConfig, plugins) -> RunPlan:
                                                    config.variable_update, config.data_dir)
     if config.data_dir is not None:
         dataset = dataset.bind(config.data_dir)
+    elif not dataset.num_classes:
+        raise ConfigError(f"dataset '{dataset.name}' takes its classes from its files; give "
+                          "--data_dir (or leave out --data_name for synthetic data).")
     model = as_model(model_entry.load(), model_entry)
     per_device = config.batch_size or model.default_batch_size
     batch = per_device * config.num_gpus
@@ -219,7 +222,7 @@ def batches_and_epochs(num_batches, num_epochs, batch_size: int, examples: int):
         num_batches = max(1, math.ceil(num_epochs * examples / batch_size))
     elif num_batches is None:
         num_batches = DEFAULT_NUM_BATCHES
-    return num_batches, num_batches * batch_size / examples
+    return num_batches, num_batches * batch_size / examples if examples else 0.0
 
 
 def warmup_batches(config: RunConfig) -> int:

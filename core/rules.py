@@ -7,6 +7,9 @@ with the fix. They follow the predecessor's ``validate_params`` and
 
 from __future__ import annotations
 
+import os
+import re
+
 from cnnb.errors import ConfigError
 
 LOCAL_VARIABLE_UPDATES = ("parameter_server", "replicated", "independent")
@@ -126,7 +129,18 @@ def one_checkpoint_period(v: dict) -> None:
                           "that holds the checkpoints.")
 
 
-RULES += (eval_mode_alone, one_eval_during_training, one_checkpoint_period)
+def train_dir_is_a_directory(v: dict) -> None:
+    """A checkpoint path (``.../model.ckpt-N``, the predecessor's pattern) is only
+    for --eval: training would make a directory of that name."""
+    train_dir = v["train_dir"]
+    if train_dir and not v["eval"] and re.search(r"ckpt-\d+$", train_dir) \
+            and not os.path.isdir(train_dir):
+        raise ConfigError(f"--train_dir={v['train_dir']} names a checkpoint; training needs the "
+                          "directory (only --eval accepts one checkpoint's path).")
+
+
+RULES += (eval_mode_alone, one_eval_during_training, one_checkpoint_period,
+          train_dir_is_a_directory)
 
 
 # Several devices and the all-reduce (predecessor.md §3, §4).

@@ -51,7 +51,8 @@ def folder_dir(root, train=(3, 2), validation=(1, 1), subsets=True) -> str:
         for label, count in enumerate(counts):
             for i in range(count):
                 parts = [subset] if subsets else []
-                touch(os.path.join(root, *parts, f"c{label}", f"{subset}{i}.{'jpg png'.split()[i % 2]}"))
+                extension = ("jpg", "png")[i % 2]
+                touch(os.path.join(root, *parts, f"c{label}", f"{subset}{i}.{extension}"))
         if not subsets:
             break
     return str(root)
@@ -192,6 +193,7 @@ def test_eval_at_specified_steps_and_epochs(plugins):
     ({"stop_at_top_1_accuracy": 0.5}, "only supported with --eval_during_training"),
     ({"save_model_secs": 10, "save_model_steps": 5, "train_dir": "/t"}, "At most one of"),
     ({"save_model_steps": 5}, "need --train_dir"),
+    ({"train_dir": "/t/model.ckpt-25"}, "names a checkpoint"),
 ])
 def test_evaluation_and_checkpoint_rules(flags, match):
     with pytest.raises(ConfigError, match=match) as caught:
@@ -210,3 +212,8 @@ def test_planning_looks_for_the_files_but_does_not_read_them(plugins, tmp_path):
     with open(os.path.join(root, "data_batch_1"), "wb") as out:
         pickle.dump({b"data": b"not read yet"}, out)
     assert not plan(plugins, model="resnet20", data_dir=root).synthetic
+
+
+def test_image_folder_without_a_directory_is_refused(plugins):
+    with pytest.raises(ConfigError, match="give --data_dir"):
+        plan(plugins, model="lenet", data_name="imagefolder")

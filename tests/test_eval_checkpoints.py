@@ -15,7 +15,8 @@ from conftest import cli_env
 
 STEP_LINE = re.compile(r"^\d+\timages/sec: [0-9.]+ \+/- [0-9.]+ \(jitter = [0-9.]+\)\t[0-9.]+")
 EVAL_RATE_LINE = re.compile(r"^\d+\t[0-9.]+ examples/sec$")
-ACCURACY_LINE = re.compile(r"^Accuracy @ 1 = ([0-9.]+) Accuracy @ 5 = ([0-9.]+) \[(\d+) examples\]$")
+ACCURACY_LINE = re.compile(
+    r"^Accuracy @ 1 = ([0-9.]+) Accuracy @ 5 = ([0-9.]+) \[(\d+) examples\]$")
 TINY = ["--model=lenet", "--batch_size=4", "--display_every=1"]
 # 15.5 / (1281167 / 4) epochs: the rate drops after global step int(15.5) - 1 = 14.
 SCHEDULE = f"--piecewise_learning_rate_schedule=0.1;{15.5 * 4 / 1281167!r};0.01"
@@ -225,11 +226,14 @@ def test_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes_from_it(tmp_path, cn
     assert checkpoints_in(tmp_path / "t") == [step + 5]             # keeps 1 checkpoint
 
 
-LEARN = {   # format -> model and flags: each must learn the class colours quickly
-    "imagenet": ["--model=lenet", "--batch_size=32", "--num_batches=100"],
-    "imagefolder": ["--model=lenet", "--batch_size=32", "--num_batches=100"],
-    "cifar10": ["--model=resnet20", "--batch_size=32", "--num_batches=100",
-                "--optimizer=momentum"],
+# format -> model and flags: each learns the class colours in a few dozen steps. (CIFAR's
+# resnet20 gets there too, but its early evaluations swing while the batch-norm moving
+# statistics chase fast-changing weights; alexnet has no batch norm.)
+LEARN = {
+    "imagenet": ["--model=lenet", "--batch_size=32", "--optimizer=momentum", "--num_batches=80"],
+    "imagefolder": ["--model=lenet", "--batch_size=32", "--optimizer=momentum",
+                    "--num_batches=80"],
+    "cifar10": ["--model=alexnet", "--batch_size=32", "--num_batches=60"],
 }
 
 
@@ -258,5 +262,6 @@ def test_fake_data_is_learned_and_eval_mode_prints_the_same_accuracy(learned, na
     assert len(accuracies) == 2                          # at step 50, and the final one
     top_1 = float(ACCURACY_LINE.match(accuracies[-1]).group(1))
     assert top_1 > 0.9, trained
-    assert "Running final evaluation at global_step 102" in trained.out_lines
+    final_step = int(LEARN[name][-1].split("=")[1]) + 2          # + 2 warm-up steps
+    assert f"Running final evaluation at global_step {final_step}" in trained.out_lines
     assert [line for line in evaluated.out_lines if ACCURACY_LINE.match(line)] == accuracies[-1:]

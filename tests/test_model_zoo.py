@@ -140,6 +140,15 @@ def test_tf1_only_models_are_within_one_percent_of_the_standard(traced, name, to
     assert traced("imagenet", name, 1000).params == pytest.approx(total, rel=0.01)
 
 
+def test_inception3_auxiliary_head_is_optional(traced):
+    from cnnb.model import BuilderModel
+    from cnnb.plugins.models.inception import inception3
+    with_aux = BuilderModel("aux", inception3, 299, 32, options={"auxiliary": True})
+    # 1x1 conv 768->128 and 5x5 conv 128->768 (beta-only batch norms), affine 768->1001
+    head = (768 * 128 + 128) + (5 * 5 * 128 * 768 + 768) + (768 * 1001 + 1001)
+    assert with_aux.trace(1001).params == IMAGENET_PARAMS["inception3"] + head
+
+
 def test_cifar_nasnet_is_the_papers_3_3m_network(traced):
     assert traced("cifar10", "nasnet", 10).params == pytest.approx(3.3e6, rel=0.02)
 

@@ -51,9 +51,10 @@ for value in (0, 255):
 # 3. round_robin uses method position % 4; crop crops/pads centrally.
 rng = np.random.default_rng(0)
 picture = tf.constant(rng.integers(0, 256, (20, 30, 3)), tf.uint8)
+def resized(method, position):
+    return image_ops.resize(picture, 13, 17, method, position).numpy()
 out["round_robin"] = [
-    float(np.abs(image_ops.resize(picture, 13, 17, "round_robin", p).numpy()
-                 - image_ops.resize(picture, 13, 17, image_ops.ROUND_ROBIN[p % 4], 0).numpy()).max())
+    float(np.abs(resized("round_robin", p) - resized(image_ops.ROUND_ROBIN[p % 4], 0)).max())
     for p in range(8)]
 crop = image_ops.resize(picture, 10, 10, "crop", 0).numpy()
 out["crop_equal"] = bool((crop == picture.numpy()[5:15, 10:20].astype(np.float32)).all())
@@ -76,8 +77,8 @@ out["yiq"] = [float(np.abs((same - colours).numpy()).max()),
               float((gray.max(-1) - gray.min(-1)).max())]
 
 # 6. CIFAR rows are CHW; str or bytes keys.
-rows = np.array([[(c * 7 + h * 3 + w) % 256 for c in range(3) for h in range(32) for w in range(32)]],
-                np.uint8)
+rows = np.array([[(c * 7 + h * 3 + w) % 256
+                  for c in range(3) for h in range(32) for w in range(32)]], np.uint8)
 for keys in ((b"data", b"labels"), ("data", "labels")):
     path = os.path.join(tmp, "batch")
     with open(path, "wb") as f:
@@ -104,7 +105,8 @@ def summary(spec, preprocessor_class, root, size, training, distortions=True):
             "means": tf.reduce_mean(images, [1, 2]).numpy().tolist(), "classes": spec.num_classes}
 
 request = dict(num_train=24, num_validation=8, num_classes=4, min_size=40, max_size=60, shards=2)
-for name, writer in (("imagenet", fakedata.write_imagenet), ("imagefolder", fakedata.write_imagefolder),
+for name, writer in (("imagenet", fakedata.write_imagenet),
+                     ("imagefolder", fakedata.write_imagefolder),
                      ("cifar10", fakedata.write_cifar10)):
     writer(fakedata.FakeDataRequest(out=os.path.join(tmp, name), **request))
 specs = {"imagenet": (IMAGENET, ImagenetPreprocessor, 28),

@@ -61,14 +61,15 @@ def timed_loop(step, schedule, plan, first_global_step: int, hook, log,
     log(console.header(config))
     start = time.perf_counter()
     for index in range(plan.num_batches if num_steps is None else num_steps):
-        values = _timed_step(step, schedule, result, show_accuracy)
-        _report(index + 1, result, plan, hook, log)
-        result.stop_reason = _run_events(events, index + 1, result.global_step, values)
         if stop is not None and stop.requested:
             result.interrupted = True
             log(f"Interrupted ({stop.name}) after {len(result.step_times)} timed steps, at "
                 f"global_step {result.global_step}.")
-        if result.stop_reason or result.interrupted:
+            break
+        values = _timed_step(step, schedule, result, show_accuracy)
+        _report(index + 1, result, plan, hook, log)
+        result.stop_reason = _run_events(events, index + 1, result.global_step, values)
+        if result.stop_reason:
             break
     result.elapsed = time.perf_counter() - start
     return result

@@ -93,6 +93,9 @@ class ImageFolder(DatasetSpec):
         check_directory(data_dir)
         classes = classes or self._classes(data_dir)
         root = _subset_root(data_dir, subset)
+        if root == data_dir and _subset_root(data_dir, "train") != data_dir:
+            raise ConfigError(f"{data_dir} has a train/ folder but no {subset}/ folder; "
+                              f"{subset} needs one (with the same class folders).")
         extra = sorted(set(_class_folders(root)) - set(classes))
         if extra:
             raise ConfigError(f"{os.path.join(root, extra[0])} is a class folder that "
