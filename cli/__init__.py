@@ -19,6 +19,7 @@ BUILTIN_COMMANDS = {
     "run": "cnnb.cli.run:make_run_command",
     "models": "cnnb.cli.listing:models_command",
     "datasets": "cnnb.cli.listing:datasets_command",
+    "preprocessors": "cnnb.cli.listing:preprocessors_command",
     "variable-managers": "cnnb.cli.listing:variable_managers_command",
     "allreduce": "cnnb.cli.listing:allreduce_command",
     "allreduce-bench": "cnnb.cli.allreduce_bench:allreduce_bench_command",

@@ -152,3 +152,6 @@ variable_managers_command = _simple_listing(
     "variable_manager", "variable-managers", "List variable managers (--variable_update).")
 allreduce_command = _simple_listing(
     "allreduce", "allreduce", "List all-reduce algorithms (--all_reduce_spec).")
+preprocessors_command = _simple_listing(
+    "preprocessor", "preprocessors", "List preprocessors of real data (--input_preprocessor).",
+    [("scope", "DATASET")])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import click
 
 from cnnb.cli.session import Session
@@ -60,7 +62,11 @@ def make_run_command(ctx: click.Context) -> click.Command:
     def run(run_ctx, **values):
         raw = {name: value for name, value in values.items()
                if run_ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT}
-        execute(session, options, raw)
+        record = execute(session, options, raw)
+        if record.get("interrupted"):
+            # The checkpoint and partial result are saved; exit as the signal asked.
+            number = getattr(signal, str(record.get("stop_reason")), signal.SIGINT)
+            run_ctx.exit(128 + int(number))
 
     return RunCommand(
         "run", callback=run, params=[click_option(o) for o in options], bool_names=bool_names,

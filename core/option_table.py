@@ -8,7 +8,7 @@ gone), PLANNED flags are rejected with a message until their feature lands.
 
 from __future__ import annotations
 
-from cnnb.options import ACTIVE, NO_TF2, PLANNED, Option, lower_case, upper_case
+from cnnb.options import NO_TF2, PLANNED, Option, lower_case, upper_case
 
 VARIABLE_UPDATES = ("parameter_server", "replicated", "independent", "distributed_replicated",
                     "distributed_all_reduce", "collective_all_reduce", "horovod")
@@ -93,7 +93,7 @@ CORE_OPTIONS: tuple[Option, ...] = (
     _o("data_name", str, None, "Dataset name (imagenet, cifar10, imagefolder, ...); inferred "
        "from --data_dir's path or files."),
     _o("data_dir", str, None, "Directory of real data; unset means synthetic data."),
-    _o("input_preprocessor", str, "default", "Preprocessor of real data; see 'cnnb datasets'."),
+    _o("input_preprocessor", str, "default", "Preprocessor of real data; see 'cnnb preprocessors'."),
     _o("resize_method", str, "bilinear", "Image resize method for real data (round_robin: by "
        "position in the batch; crop: central crop or pad, no interpolation).",
        choices=RESIZE_METHODS),

@@ -18,7 +18,7 @@ from cnnb.errors import DuplicateNameError, PluginLoadError, UnknownNameError
 KINDS = {
     "model": ("cnnb models", "model"),
     "dataset": ("cnnb datasets", "dataset"),
-    "preprocessor": ("cnnb datasets", "preprocessor"),
+    "preprocessor": ("cnnb preprocessors", "preprocessor"),
     "variable_manager": ("cnnb variable-managers", "variable manager"),
     "allreduce": ("cnnb allreduce", "all-reduce algorithm"),
 }

@@ -201,7 +201,7 @@ def interrupt_after_step_5(tmp_path, signum) -> tuple[int, str]:
     finally:
         proc.kill()
     out = "".join(seen) + out
-    assert proc.returncode == 0, out + err
+    assert proc.returncode == 128 + signum, out + err        # 130 for SIGINT, 143 for SIGTERM
     record = json.loads((tmp_path / "result.json").read_text())
     step = record["global_step"]
     assert record["interrupted"] and step >= 7

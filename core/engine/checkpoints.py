@@ -114,21 +114,9 @@ def _slots(optimizers) -> list:
 
 
 def _sync_copies(manager) -> None:
-    """Replicated and independent towers start from the restored first copy
-    (the manager's ``sync_copies`` when it has optimizers to sync too)."""
-    if hasattr(manager, "sync_copies") and manager.optimizers:
-        manager.sync_copies()
-        return
-    first = tower_variables(manager.towers[0])
-    for tower in manager.towers[1:]:
-        for name, variable in tower_variables(tower).items():
-            if name in first and variable is not first[name]:
-                variable.assign(first[name])
-    source = _slots(manager.optimizers[:1])
-    for optimizer in manager.optimizers[1:]:
-        for slot, value in zip(_slots([optimizer]), source):
-            if slot is not value:
-                slot.assign(value)
+    """Replicated and independent towers (and their optimizers) start from the
+    restored first copy; the variable manager knows how."""
+    manager.sync_copies()
 
 
 def _first_line(error: BaseException) -> str:

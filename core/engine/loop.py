@@ -62,7 +62,7 @@ def timed_loop(step, schedule, plan, first_global_step: int, hook, log,
     start = time.perf_counter()
     for index in range(plan.num_batches if num_steps is None else num_steps):
         if stop is not None and stop.requested:
-            result.interrupted = True
+            result.interrupted, result.stop_reason = True, stop.name
             log(f"Interrupted ({stop.name}) after {len(result.step_times)} timed steps, at "
                 f"global_step {result.global_step}.")
             break

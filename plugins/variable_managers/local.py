@@ -99,7 +99,9 @@ class ParameterServer(VariableManager):
 
     def sync_copies(self):
         """The optimizers' extra state (Adam's beta powers) is saved once: copy it
-        from the first optimizer to the others."""
+        from the first optimizer to the others. Evaluation builds no optimizer."""
+        if not self.optimizers:
+            return
         first = _extras(self.optimizers[0])
         for optimizer in self.optimizers[1:]:
             copy_values(first, _extras(optimizer))
