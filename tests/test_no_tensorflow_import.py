@@ -30,7 +30,7 @@ print("TENSORFLOW-MODULES", len(loaded), loaded[:3])
 BUILTIN_COMMANDS = [
     (["--help"], 0), (["--version"], 0), (["models"], 0), (["models", "--json"], 0),
     (["models", "resnet*"], 0), (["plugins"], 0), (["plugins", "--json"], 0),
-    (["datasets"], 0), (["variable-managers"], 0), (["allreduce"], 0), (["run", "--help"], 0),
+    (["datasets"], 0), (["preprocessors"], 0), (["variable-managers"], 0), (["allreduce"], 0), (["run", "--help"], 0),
     (["run", "--model=resnet51"], 2), (["run", "--optimizer=adagrad"], 2),
     (["run", "--device=cpu", "--data_format=NCHW"], 2),
 ]
