@@ -28,6 +28,8 @@ TOP_1 = "top_1_accuracy"
 TOP_5 = "top_5_accuracy"
 INTERRUPTED = "interrupted"
 ENVIRONMENT = "environment"
+#: Environment variables that change what TensorFlow does, kept with each result.
+RECORDED_ENV_PREFIXES = ("TF_", "CUDA_", "OMP_", "KMP_", "CNNB_", "XLA_", "NCCL_")
 
 
 def cpu_model() -> str:
@@ -53,6 +55,8 @@ def environment(tf_version: str, devices: list[str]) -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "devices": devices,
         "command": sys.argv,
+        "env_vars": {name: value for name, value in sorted(os.environ.items())
+                     if name.startswith(RECORDED_ENV_PREFIXES)},
     }
 
 
