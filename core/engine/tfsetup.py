@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 
 from cnnb.errors import ConfigError, TensorFlowMissingError
 
@@ -18,11 +20,44 @@ def import_tensorflow():
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-    try:
-        import tensorflow as tf
-    except ImportError as error:
-        raise TensorFlowMissingError() from error
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    with _native_stderr_held_back() as held:
+        try:
+            import tensorflow as tf
+        except ImportError as error:
+            held.release()
+            raise TensorFlowMissingError() from error
     return tf
+
+
+class _native_stderr_held_back:
+    """Hold back what TensorFlow's C++ side writes to stderr while it loads.
+
+    It logs through absl before TF_CPP_MIN_LOG_LEVEL applies (e.g. "oneDNN custom
+    operations are on"), which would break cnnb's one-line errors. The text is
+    written out after all if loading fails or CNNB_TF_LOGS=1.
+    """
+
+    def __enter__(self):
+        sys.stderr.flush()
+        self._saved = os.dup(2)
+        self._file = tempfile.TemporaryFile()
+        os.dup2(self._file.fileno(), 2)
+        self._released = os.environ.get("CNNB_TF_LOGS", "") not in ("", "0")
+        return self
+
+    def release(self) -> None:
+        self._released = True
+
+    def __exit__(self, *exc_info):
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        if self._released or exc_info[0] is not None:
+            self._file.seek(0)
+            sys.stderr.write(self._file.read().decode(errors="replace"))
+        self._file.close()
+        return False
 
 
 def visible_gpu_count() -> int:
