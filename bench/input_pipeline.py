@@ -21,6 +21,8 @@ import statistics
 import tempfile
 import time
 
+from common import cnnb_images_per_sec
+
 
 def fake_imagenet(directory: str, count: int) -> str:
     from cnnb.plugins.datasets.fakedata import FakeDataRequest, write_imagenet
@@ -45,21 +47,6 @@ def pipeline_rate(data_dir: str, training: bool, distortions: bool, batches: int
     for _ in range(batches):
         next(iterator)[0].numpy()
     return batch_size * batches / (time.perf_counter() - began)
-
-
-def training_rate(plugins, args, data_dir: str | None) -> float:
-    """images/sec of one cnnb training run (in this process)."""
-    from cnnb.config import build_config
-    from cnnb.engine.runner import run_benchmark
-    from cnnb.option_table import ALL_OPTIONS
-    from cnnb.planning import plan_run
-    raw = {"model": args.model, "batch_size": args.batch_size, "num_batches": args.steps,
-           "num_warmup_batches": args.warmup, "device": "cpu", "data_format": "NHWC",
-           "optimizer": "sgd", "display_every": 1000}
-    if data_dir:
-        raw.update(data_dir=data_dir, data_name="imagenet")
-    plan = plan_run(build_config(raw, ALL_OPTIONS), plugins)
-    return run_benchmark(plan, plugins, log=lambda line: None)["images_per_sec"]
 
 
 def main() -> None:
@@ -91,8 +78,11 @@ def main() -> None:
     plugins = load_plugins()
     real, synthetic = [], []
     for _ in range(args.repeats):
-        synthetic.append(training_rate(plugins, args, None))
-        real.append(training_rate(plugins, args, data_dir))
+        flags = dict(model=args.model, batch_size=args.batch_size, num_batches=args.steps,
+                     num_warmup_batches=args.warmup, optimizer="sgd")
+        synthetic.append(cnnb_images_per_sec(plugins, **flags))
+        real.append(cnnb_images_per_sec(plugins, data_dir=data_dir, data_name="imagenet",
+                                        **flags))
     real_rate, synthetic_rate = statistics.median(real), statistics.median(synthetic)
     print(f"{args.model} training, batch {args.batch_size}, synthetic data: "
           f"{synthetic_rate:8.2f} images/sec  (runs: {', '.join(f'{r:.2f}' for r in synthetic)})")

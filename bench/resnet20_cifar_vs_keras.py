@@ -10,8 +10,8 @@ machine's fp32 matmul peak (the reference machines' is about twice this one's).
     .venv/bin/python bench/resnet20_cifar_vs_keras.py [--rounds 3] [--jit_compile]
 
 Measured here (2-core CPU, TF 2.21, Keras 3.15, quiet machine, best of 3):
-TensorFlow's oneDNN kernels are off by default on this CPU; with
-``TF_ENABLE_ONEDNN_OPTS=1`` cnnb 383, Keras 302 images/sec (matmul peak 162
+TensorFlow's oneDNN kernels are off by default on this CPU (cnnb turns them
+on); with ``TF_ENABLE_ONEDNN_OPTS=1`` cnnb 383, Keras 302 images/sec (matmul peak 162
 GFLOP/s); without it cnnb 196, Keras 175 (peak 119). The predecessor's ~600
 and Keras's ~450 on the reference machines have the same ratio (1.3).
 """
@@ -23,20 +23,9 @@ import os
 import statistics
 import time
 
+from common import cnnb_images_per_sec, matmul_peak_gflops
+
 BATCH, STEPS, WARMUP = 32, 30, 10
-
-
-def cnnb_images_per_sec(plugins) -> float:
-    """One ``cnnb run`` through the real engine, in this process."""
-    from cnnb.config import build_config
-    from cnnb.engine.runner import run_benchmark
-    from cnnb.option_table import ALL_OPTIONS
-    from cnnb.planning import plan_run
-    raw = {"model": "resnet20", "data_name": "cifar10", "batch_size": BATCH,
-           "num_batches": STEPS, "num_warmup_batches": WARMUP, "device": "cpu",
-           "data_format": "NHWC"}
-    plan = plan_run(build_config(raw, ALL_OPTIONS), plugins)
-    return run_benchmark(plan, plugins, log=lambda line: None)["images_per_sec"]
 
 
 def keras_resnet20(keras):
@@ -80,29 +69,21 @@ def keras_images_per_sec(keras, tf, jit_compile: bool) -> float:
     return BATCH * STEPS / (time.perf_counter() - began)
 
 
-def matmul_peak_gflops(tf, size: int = 2048, repeats: int = 8) -> float:
-    a, b = tf.random.normal([size, size]), tf.random.normal([size, size])
-    product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
-    product().numpy()
-    began = time.perf_counter()
-    for _ in range(repeats):
-        product().numpy()
-    return 2 * size ** 3 * repeats / (time.perf_counter() - began) / 1e9
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jit_compile", action="store_true", help="Keras with XLA")
     args = parser.parse_args()
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from cnnb.engine.tfsetup import import_tensorflow
+    tf = import_tensorflow()        # cnnb's TensorFlow settings (oneDNN on) for both sides
     import keras
-    import tensorflow as tf
     from cnnb.pluginmanager import load_plugins
     plugins = load_plugins()
     ours, theirs = [], []
     for _ in range(args.rounds):
-        ours.append(cnnb_images_per_sec(plugins))
+        ours.append(cnnb_images_per_sec(
+            plugins, model="resnet20", data_name="cifar10", batch_size=BATCH, num_batches=STEPS,
+            num_warmup_batches=WARMUP))
         theirs.append(keras_images_per_sec(keras, tf, args.jit_compile))
         print(f"cnnb {ours[-1]:.1f}  keras {theirs[-1]:.1f} images/sec", flush=True)
     print(f"best (median): cnnb {max(ours):.1f} ({statistics.median(ours):.1f}), "

@@ -16,30 +16,7 @@ import argparse
 import statistics
 import time
 
-
-def matmul_peak_gflops(tf, size: int = 2048, repeats: int = 8) -> float:
-    a = tf.Variable(tf.random.normal([size, size]))
-    b = tf.Variable(tf.random.normal([size, size]))
-    product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
-    for _ in range(2):
-        product().numpy()
-    began = time.perf_counter()
-    for _ in range(repeats):
-        product().numpy()
-    return 2 * size ** 3 * repeats / (time.perf_counter() - began) / 1e9
-
-
-def cnnb_run(plugins, args) -> float:
-    """images/sec of one `cnnb run` through the real engine (in this process)."""
-    from cnnb.config import build_config
-    from cnnb.engine.runner import run_benchmark
-    from cnnb.option_table import ALL_OPTIONS
-    from cnnb.planning import plan_run
-    raw = {"model": args.model, "batch_size": args.batch_size, "num_batches": args.steps,
-           "num_warmup_batches": args.warmup, "device": "cpu", "data_format": "NHWC",
-           "optimizer": "sgd", "display_every": 1000}
-    plan = plan_run(build_config(raw, ALL_OPTIONS), plugins)
-    return run_benchmark(plan, plugins, log=lambda line: None)["images_per_sec"]
+from common import cnnb_images_per_sec, matmul_peak_gflops
 
 
 def plain_run(tf, model, args, num_classes: int = 1001) -> float:
@@ -86,7 +63,9 @@ def main() -> None:
     peak = matmul_peak_gflops(tf)
     ours, plain = [], []
     for round_number in range(args.repeats):
-        ours.append(cnnb_run(plugins, args))
+        ours.append(cnnb_images_per_sec(
+            plugins, model=args.model, batch_size=args.batch_size, num_batches=args.steps,
+            num_warmup_batches=args.warmup, optimizer="sgd"))
         plain.append(plain_run(tf, model, args))
         print(f"round {round_number + 1}: cnnb {ours[-1]:.2f}  plain {plain[-1]:.2f} images/sec")
     best_ours, best_plain = max(ours), max(plain)

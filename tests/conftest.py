@@ -158,3 +158,11 @@ def python_child():
 def make_env():
     """``make_env(extra_path=None, **VARS)``: a child environment (see :func:`cli_env`)."""
     return cli_env
+
+
+@pytest.fixture(scope="session")
+def listed_models() -> dict[tuple[str, str], dict]:
+    """`cnnb models --json`, once per session, keyed by (dataset family, name)."""
+    result = run_cnnb("models", "--json")
+    assert result.code == 0, result
+    return {(row["dataset"], row["name"]): row for row in json.loads(result.out)}

@@ -89,12 +89,8 @@ SHORT_RUN = ["--num_batches=2", "--num_warmup_batches=1", "--batch_size=2", "--d
 
 
 @pytest.fixture(scope="module")
-def listed(cnnb):
-    result = cnnb("models", "--json")
-    assert result.code == 0, result
-    rows = json.loads(result.out)
-    rows = rows["items"] if isinstance(rows, dict) else rows
-    return {(row["dataset"], row["name"]): row for row in rows}
+def listed(listed_models):
+    return listed_models
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,33 @@
+"""Shared pieces of the benchmark scripts: a cnnb run in this process, and the
+machine's matmul peak (to compare numbers across machines)."""
+
+from __future__ import annotations
+
+import time
+
+
+def cnnb_images_per_sec(plugins, **flags) -> float:
+    """images/sec of one `cnnb run` through the real engine, in this process.
+
+    ``flags`` are `cnnb run` flags by name; CPU, NHWC and quiet output by default.
+    """
+    from cnnb.config import build_config
+    from cnnb.engine.runner import run_benchmark
+    from cnnb.option_table import ALL_OPTIONS
+    from cnnb.planning import plan_run
+    raw = {"device": "cpu", "data_format": "NHWC", "display_every": 1000, **flags}
+    plan = plan_run(build_config(raw, ALL_OPTIONS), plugins)
+    return run_benchmark(plan, plugins, log=lambda line: None)["images_per_sec"]
+
+
+def matmul_peak_gflops(tf, size: int = 2048, repeats: int = 8) -> float:
+    """fp32 GFLOP/s of a large square matmul: the machine's practical peak."""
+    a = tf.Variable(tf.random.normal([size, size]))
+    b = tf.Variable(tf.random.normal([size, size]))
+    product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+    for _ in range(2):
+        product().numpy()
+    began = time.perf_counter()
+    for _ in range(repeats):
+        product().numpy()
+    return 2 * size ** 3 * repeats / (time.perf_counter() - began) / 1e9
