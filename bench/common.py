@@ -3,6 +3,7 @@ machine's matmul peak (to compare numbers across machines)."""
 
 from __future__ import annotations
 
+import argparse
 import time
 
 
@@ -31,3 +32,12 @@ def matmul_peak_gflops(tf, size: int = 2048, repeats: int = 8) -> float:
     for _ in range(repeats):
         product().numpy()
     return 2 * size ** 3 * repeats / (time.perf_counter() - began) / 1e9
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """--model, --batch_size, --steps, --warmup, --repeats (ResNet-50, batch 8)."""
+    parser.add_argument("--model", default="resnet50")
+    parser.add_argument("--batch_size", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per run")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps per run")
+    parser.add_argument("--repeats", type=int, default=2, help="alternating rounds")

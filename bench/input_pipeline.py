@@ -21,7 +21,7 @@ import statistics
 import tempfile
 import time
 
-from common import cnnb_images_per_sec
+from common import add_training_arguments, cnnb_images_per_sec
 
 
 def fake_imagenet(directory: str, count: int) -> str:
@@ -54,11 +54,7 @@ def main() -> None:
     parser.add_argument("--data_dir", help="ImageNet-format TFRecords (default: write fake ones)")
     parser.add_argument("--num_images", type=int, default=512, help="fake training images")
     parser.add_argument("--pipeline_batches", type=int, default=20)
-    parser.add_argument("--model", default="resnet50")
-    parser.add_argument("--batch_size", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=2, help="alternating rounds")
+    add_training_arguments(parser)
     args = parser.parse_args()
 
     from cnnb.engine.tfsetup import import_tensorflow

@@ -16,7 +16,7 @@ import argparse
 import statistics
 import time
 
-from common import cnnb_images_per_sec, matmul_peak_gflops
+from common import add_training_arguments, cnnb_images_per_sec, matmul_peak_gflops
 
 
 def plain_run(tf, model, args, num_classes: int = 1001) -> float:
@@ -49,11 +49,7 @@ def plain_run(tf, model, args, num_classes: int = 1001) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="resnet50")
-    parser.add_argument("--batch_size", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=2, help="alternating rounds")
+    add_training_arguments(parser)
     args = parser.parse_args()
     from cnnb.engine.tfsetup import import_tensorflow
     from cnnb.pluginmanager import load_plugins
