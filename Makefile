@@ -11,7 +11,7 @@ STAMP := $(VENV)/.cnnb-installed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade "pip>=23" "setuptools>=64" wheel
+	$(PY) -m pip install --quiet --upgrade "pip>=23" "setuptools>=77" wheel
 	$(PY) -m pip install --quiet -e ".[$(TF_EXTRA),test]"
 	rm -rf *.egg-info  # build by-product; a stale one in the cwd would shadow the entry points
 	touch $(STAMP)

@@ -1,9 +1,11 @@
 """cnnb's training loop versus a plain hand-written tf.function loop, same model.
 
 Trains ResNet-50 (batch 8, synthetic data, sgd, NHWC, CPU) through cnnb's
-engine and through a minimal loop (tape, gradients, assign_sub) over the same
-cnnb-built network, alternating the two so that machine noise hits both, and
-prints images/sec of each and their ratio. It also measures this machine's
+engine, through a minimal loop (tape, gradients, assign_sub) over the same
+cnnb-built network, and through a TF1-style graph run by a Session (how the
+predecessor ran, as a stand-in for it on machines where it is not installed),
+alternating so that machine noise hits all three, and prints images/sec of
+each and the ratios. It also measures this machine's
 fp32 matmul peak so the numbers can be compared across machines
 (fraction of peak = 3 x forward FLOPs x images/sec / peak).
 
@@ -47,6 +49,39 @@ def plain_run(tf, model, args, num_classes: int = 1001) -> float:
     return args.batch_size * args.steps / (time.perf_counter() - began)
 
 
+def session_run(tf, model, args, num_classes: int = 1001) -> float:
+    """images/sec the predecessor's way: a TF1-style graph (same network, fused
+    batch norm with its statistic updates) run step by step by a Session."""
+    from cnnb.engine.network import Network
+    graph = tf.Graph()
+    with graph.as_default():
+        network = Network(model, num_classes, model.image_size, "NHWC", "/cpu:0")
+        shape = [args.batch_size, model.image_size, model.image_size, 3]
+        images = tf.Variable(tf.random.truncated_normal(shape, mean=127, stddev=60),
+                             trainable=False)
+        labels = tf.Variable(tf.random.uniform([args.batch_size], 0, num_classes - 1,
+                                               tf.int32), trainable=False)
+        existing = set(graph.get_operations())
+        logits, _ = network(images, training=True)
+        statistics_updates = [op for op in graph.get_operations()
+                              if op.type == "AssignVariableOp" and op not in existing]
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=labels, logits=logits))
+        variables = network.trainable_variables
+        grads = tf.gradients(loss, variables)
+        train = tf.group(*[v.assign_sub(0.005 * g) for v, g in zip(variables, grads)],
+                         *statistics_updates)
+        init = tf.compat.v1.global_variables_initializer()
+    with tf.compat.v1.Session(graph=graph) as session:
+        session.run(init)
+        for _ in range(args.warmup):
+            session.run([train, loss])
+        began = time.perf_counter()
+        for _ in range(args.steps):
+            session.run([train, loss])
+        return args.batch_size * args.steps / (time.perf_counter() - began)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_training_arguments(parser)
@@ -57,22 +92,24 @@ def main() -> None:
     plugins = load_plugins()
     model = plugins.registry("model").get(args.model, "imagenet").load()
     peak = matmul_peak_gflops(tf)
-    ours, plain = [], []
+    rates = {"cnnb": [], "plain tf.function": [], "TF1-style session": []}
     for round_number in range(args.repeats):
-        ours.append(cnnb_images_per_sec(
+        rates["cnnb"].append(cnnb_images_per_sec(
             plugins, model=args.model, batch_size=args.batch_size, num_batches=args.steps,
             num_warmup_batches=args.warmup, optimizer="sgd"))
-        plain.append(plain_run(tf, model, args))
-        print(f"round {round_number + 1}: cnnb {ours[-1]:.2f}  plain {plain[-1]:.2f} images/sec")
-    best_ours, best_plain = max(ours), max(plain)
+        rates["plain tf.function"].append(plain_run(tf, model, args))
+        rates["TF1-style session"].append(session_run(tf, model, args))
+        print(f"round {round_number + 1}: " + "  ".join(
+            f"{name} {values[-1]:.2f}" for name, values in rates.items()), flush=True)
     flops = model.trace(1001).flops
-    print(f"model {args.model}, batch {args.batch_size}, {args.steps} timed steps, CPU")
-    print(f"matmul peak:      {peak:.1f} GFLOP/s")
-    print(f"cnnb:             {best_ours:.2f} images/sec (median {statistics.median(ours):.2f}),"
-          f" {3 * flops * best_ours / 1e9 / peak:.0%} of peak")
-    print(f"plain tf.function: {best_plain:.2f} images/sec "
-          f"(median {statistics.median(plain):.2f})")
-    print(f"ratio cnnb/plain: {best_ours / best_plain:.3f}")
+    print(f"model {args.model}, batch {args.batch_size}, {args.steps} timed steps, CPU; "
+          f"matmul peak {peak:.1f} GFLOP/s")
+    for name, values in rates.items():
+        print(f"{name:20s} {max(values):7.2f} images/sec (median {statistics.median(values):.2f})"
+              f"  {3 * flops * max(values) / 1e9 / peak:.0%} of peak")
+    best = {name: max(values) for name, values in rates.items()}
+    print(f"ratio cnnb/plain: {best['cnnb'] / best['plain tf.function']:.3f}")
+    print(f"ratio cnnb/session: {best['cnnb'] / best['TF1-style session']:.3f}")
 
 
 if __name__ == "__main__":
