@@ -35,7 +35,7 @@ def with_weight_decay(tf, network, loss):
     return loss + WEIGHT_DECAY * tf.add_n([tf.nn.l2_loss(v) for v in network.store.decayed()])
 
 
-def plain_run(tf, model, args, num_classes: int = 1001) -> float:
+def plain_run(tf, model, args, num_classes: int) -> float:
     """images/sec of a minimal tf.function loop over the same network."""
     from cnnb.engine.network import Network
     network = Network(model, num_classes, model.image_size, "NHWC", "/cpu:0")
@@ -63,7 +63,7 @@ def plain_run(tf, model, args, num_classes: int = 1001) -> float:
     return args.batch_size * args.steps / (time.perf_counter() - began)
 
 
-def session_run(tf, model, args, num_classes: int = 1001) -> float:
+def session_run(tf, model, args, num_classes: int) -> float:
     """images/sec the predecessor's way: a TF1-style graph (same network, fused
     batch norm with its statistic updates) run step by step by a Session."""
     from cnnb.engine.network import Network
@@ -99,23 +99,26 @@ def session_run(tf, model, args, num_classes: int = 1001) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_training_arguments(parser)
+    parser.add_argument("--data_name", default="imagenet", help="imagenet or cifar10 (shapes)")
     args = parser.parse_args()
     from cnnb.engine.tfsetup import import_tensorflow
     from cnnb.pluginmanager import load_plugins
     tf = import_tensorflow()
     plugins = load_plugins()
-    model = plugins.registry("model").get(args.model, "imagenet").load()
+    dataset = plugins.registry("dataset").get(args.data_name).load()
+    model = plugins.registry("model").get(args.model, dataset.model_scope).load()
+    classes = dataset.num_classes
     peak = matmul_peak_gflops(tf)
     rates = {"cnnb": [], "plain tf.function": [], "TF1-style session": []}
     for round_number in range(args.repeats):
         rates["cnnb"].append(cnnb_images_per_sec(
             plugins, model=args.model, batch_size=args.batch_size, num_batches=args.steps,
-            num_warmup_batches=args.warmup, optimizer="sgd"))
-        rates["plain tf.function"].append(plain_run(tf, model, args))
-        rates["TF1-style session"].append(session_run(tf, model, args))
+            num_warmup_batches=args.warmup, optimizer="sgd", data_name=args.data_name))
+        rates["plain tf.function"].append(plain_run(tf, model, args, classes))
+        rates["TF1-style session"].append(session_run(tf, model, args, classes))
         print(f"round {round_number + 1}: " + "  ".join(
             f"{name} {values[-1]:.2f}" for name, values in rates.items()), flush=True)
-    flops = model.trace(1001).flops
+    flops = model.trace(classes).flops
     print(f"model {args.model}, batch {args.batch_size}, {args.steps} timed steps, CPU; "
           f"matmul peak {peak:.1f} GFLOP/s")
     for name, values in rates.items():
