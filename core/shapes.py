@@ -74,21 +74,24 @@ class ShapeBackend:
     def shape(x):
         return x.dims
 
+    def _windowed(self, x, kernel, strides, padding, data_format, out_channels, macs_per_output):
+        """Output shape of a convolution-like op; counts 2 FLOPs per multiply-add."""
+        kh, kw = kernel.shape[:2]
+        n, h, w = _spatial(x.dims, data_format)
+        sh, sw = _spatial(strides, data_format)[1:]
+        oh, ow = _out_size(h, kh, sh, padding), _out_size(w, kw, sw, padding)
+        self.flops += 2 * macs_per_output * out_channels * oh * ow * (n or 1)
+        return Shape(_layout(n, oh, ow, out_channels, data_format))
+
     def conv2d(self, x, kernel, strides, padding, data_format):
         kh, kw, cin, cout = kernel.shape
-        n, h, w = _spatial(x.dims, data_format)
-        sh, sw = _spatial(strides, data_format)[1:]
-        oh, ow = _out_size(h, kh, sh, padding), _out_size(w, kw, sw, padding)
-        self.flops += 2 * kh * kw * cin * cout * oh * ow * (n or 1)
-        return Shape(_layout(n, oh, ow, cout, data_format))
+        return self._windowed(x, kernel, strides, padding, data_format, cout, kh * kw * cin)
 
     def depthwise_conv2d(self, x, kernel, strides, padding, data_format):
+        """Kernel [kh, kw, cin, multiplier]: each output channel sees one input channel."""
         kh, kw, cin, multiplier = kernel.shape
-        n, h, w = _spatial(x.dims, data_format)
-        sh, sw = _spatial(strides, data_format)[1:]
-        oh, ow = _out_size(h, kh, sh, padding), _out_size(w, kw, sw, padding)
-        self.flops += 2 * kh * kw * cin * multiplier * oh * ow * (n or 1)
-        return Shape(_layout(n, oh, ow, cin * multiplier, data_format))
+        return self._windowed(x, kernel, strides, padding, data_format, cin * multiplier,
+                              kh * kw)
 
     def separable_conv2d(self, x, depthwise, pointwise, strides, padding, data_format):
         return self.conv2d(self.depthwise_conv2d(x, depthwise, strides, padding, data_format),
