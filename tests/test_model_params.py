@@ -51,11 +51,6 @@ def models():
     return {name: registry.get(name, "imagenet").load() for name in EXPECTED_PARAMS}
 
 
-@pytest.fixture(scope="module")
-def listed(listed_models):
-    return listed_models
-
-
 @pytest.mark.parametrize("name", EXPECTED_PARAMS)
 def test_traced_parameter_count_matches_the_predecessor(models, name):
     trace = models[name].trace(IMAGENET_CLASSES)
@@ -77,8 +72,8 @@ def test_v1_5_moves_the_stride_and_so_costs_more_flops(models):
 
 
 @pytest.mark.parametrize("name", EXPECTED_PARAMS)
-def test_models_json_lists_the_counts_and_fields(listed, name):
-    row = listed[("imagenet", name)]
+def test_models_json_lists_the_counts_and_fields(listed_models, name):
+    row = listed_models[("imagenet", name)]
     assert JSON_FIELDS <= set(row)
     assert row["params"] == EXPECTED_PARAMS[name]
     assert isinstance(row["flops"], int) and row["flops"] > 0

@@ -89,11 +89,6 @@ SHORT_RUN = ["--num_batches=2", "--num_warmup_batches=1", "--batch_size=2", "--d
 
 
 @pytest.fixture(scope="module")
-def listed(listed_models):
-    return listed_models
-
-
-@pytest.fixture(scope="module")
 def traced():
     registry = load_plugins().registry("model")
     return lambda scope, name, classes: registry.get(name, scope).load().trace(classes)
@@ -109,26 +104,26 @@ def tf_facts(python_child):
 @pytest.mark.parametrize("scope, name, params", [
     *(("imagenet", n, p) for n, p in IMAGENET_PARAMS.items()),
     *(("cifar10", n, p) for n, p in CIFAR_PARAMS.items())])
-def test_listed_parameter_counts_are_the_issues(listed, scope, name, params):
-    row = listed[(scope, name)]
+def test_listed_parameter_counts_are_the_issues(listed_models, scope, name, params):
+    row = listed_models[(scope, name)]
     assert row["params"] == params
     assert isinstance(row["flops"], int) and row["flops"] > 0
 
 
 @pytest.mark.parametrize("n", [32, 44, 56])
-def test_cifar_v2_resnets_drop_the_same_batch_norm_parameters(listed, n):
+def test_cifar_v2_resnets_drop_the_same_batch_norm_parameters(listed_models, n):
     """v1 blocks have two gamma+beta batch norms (4 x depth); v2 blocks one (2 x depth)
     plus a beta-only pre-activation one (in_size), and v2 ends in a beta-only batch
     norm of 64 channels: 2 x depth - in_size fewer per block, 64 more at the end."""
     per_stage = (n - 2) // 6
     fewer = per_stage * (16 + 32 + 64) + (32 - 16) + (64 - 32) - 64
-    assert listed[("cifar10", f"resnet{n}")]["params"] - \
-        listed[("cifar10", f"resnet{n}_v2")]["params"] == fewer
+    assert listed_models[("cifar10", f"resnet{n}")]["params"] - \
+        listed_models[("cifar10", f"resnet{n}_v2")]["params"] == fewer
 
 
 @pytest.mark.parametrize("name, about", CIFAR_ABOUT.items())
-def test_densenets_have_about_the_predecessors_size(listed, name, about):
-    assert listed[("cifar10", name)]["params"] == pytest.approx(about, abs=0.01e6)
+def test_densenets_have_about_the_predecessors_size(listed_models, name, about):
+    assert listed_models[("cifar10", name)]["params"] == pytest.approx(about, abs=0.01e6)
 
 
 @pytest.mark.parametrize("name, total", STANDARD_1000.items())
@@ -160,15 +155,15 @@ def test_nchw_trace_counts_the_same(scope, name):
 
 
 @pytest.mark.parametrize("key, flops", REFERENCE_FLOPS.items(), ids=lambda v: str(v))
-def test_flops_agree_with_the_references(listed, key, flops):
-    assert listed[key]["flops"] == pytest.approx(flops, rel=0.01)
+def test_flops_agree_with_the_references(listed_models, key, flops):
+    assert listed_models[key]["flops"] == pytest.approx(flops, rel=0.01)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case_id", GRAPH_CHECKED)
-def test_traced_flops_equal_the_tensorflow_graphs(tf_facts, listed, case_id):
+def test_traced_flops_equal_the_tensorflow_graphs(tf_facts, listed_models, case_id):
     scope, name = case_id.split("/")
-    assert tf_facts["graph_flops"][case_id] == listed[(scope, name)]["flops"]
+    assert tf_facts["graph_flops"][case_id] == listed_models[(scope, name)]["flops"]
 
 
 @pytest.mark.slow
