@@ -18,6 +18,7 @@ from cnnb.devices import tower_devices
 from cnnb.errors import ConfigError
 from cnnb.keras_model import as_model, is_external_model_name, resolve_external
 from cnnb.registry import Entry, Provider
+from cnnb.rules import EVAL_DURING_TRAINING_FLAGS
 
 DEFAULT_NUM_BATCHES = 100
 
@@ -233,9 +234,6 @@ def warmup_batches(config: RunConfig) -> int:
 
 EVALUATION, FORWARD_ONLY = "evaluation", "forward only"
 TRAINING, TRAINING_AND_EVALUATION = "training", "training + evaluation"
-EVAL_DURING_TRAINING_FLAGS = (
-    "eval_during_training_every_n_steps", "eval_during_training_every_n_epochs",
-    "eval_during_training_at_specified_steps", "eval_during_training_at_specified_epochs")
 
 
 def run_mode(config: RunConfig) -> str:

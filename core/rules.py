@@ -90,10 +90,10 @@ RULES = (nchw_needs_gpu, batches_or_epochs, piecewise_schedule_alone, decay_flag
 
 
 # Evaluation and checkpoints (the predecessor's BenchmarkCNN.__init__ checks).
-_EVAL_DURING_TRAINING = ("eval_during_training_every_n_steps",
-                         "eval_during_training_every_n_epochs",
-                         "eval_during_training_at_specified_steps",
-                         "eval_during_training_at_specified_epochs")
+EVAL_DURING_TRAINING_FLAGS = ("eval_during_training_every_n_steps",
+                              "eval_during_training_every_n_epochs",
+                              "eval_during_training_at_specified_steps",
+                              "eval_during_training_at_specified_epochs")
 
 
 def eval_mode_alone(v: dict) -> None:
@@ -106,7 +106,7 @@ def eval_mode_alone(v: dict) -> None:
 
 
 def one_eval_during_training(v: dict) -> None:
-    given = ["--" + name for name in _EVAL_DURING_TRAINING if v[name]]
+    given = ["--" + name for name in EVAL_DURING_TRAINING_FLAGS if v[name]]
     if len(given) > 1:
         raise ConfigError("At most one --eval_during_training_* flag may be given; got "
                           + " and ".join(given) + ".")

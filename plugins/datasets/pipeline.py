@@ -48,8 +48,7 @@ def batches(elements, parse, batch_size: int, training: bool, options,
     elements = elements.repeat()
     positions = tf.data.Dataset.range(batch_size).repeat()
     pairs = tf.data.Dataset.zip((elements, positions))
-    examples = pairs.map(lambda element, position: parse(element, position),
-                         num_parallel_calls=AUTOTUNE, deterministic=not training)
+    examples = pairs.map(parse, num_parallel_calls=AUTOTUNE, deterministic=not training)
     batched = examples.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
     return with_threads(batched, options.private_threads)
 
