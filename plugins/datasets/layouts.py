@@ -70,16 +70,22 @@ class ImageFolder(DatasetSpec):
         root = _subset_root(data_dir, "train")
         return any(_images_in(os.path.join(root, name)) for name in _class_folders(root))
 
+    #: (data_dir, subset) -> DataFiles found by :meth:`bind`, so planning's
+    #: :meth:`locate` does not list every image a second time.
+    found: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
+
     def bind(self, data_dir: str) -> ImageFolder:
         check_directory(data_dir)
         classes = self._classes(data_dir)
-        train = len(self.locate(data_dir, "train", classes).paths)
+        found = {(data_dir, "train"): self.locate(data_dir, "train", classes)}
         try:
-            validation = len(self.locate(data_dir, "validation", classes).paths)
+            found[(data_dir, "validation")] = self.locate(data_dir, "validation", classes)
         except ConfigError:      # a training-only folder; evaluating it fails when planned
-            validation = 0
-        return dataclasses.replace(self, num_classes=len(classes), train_examples=train,
-                                   validation_examples=validation)
+            pass
+        validation = found.get((data_dir, "validation"))
+        return dataclasses.replace(
+            self, num_classes=len(classes), train_examples=len(found[(data_dir, "train")].paths),
+            validation_examples=len(validation.paths) if validation else 0, found=found)
 
     def _classes(self, data_dir: str) -> list[str]:
         root = _subset_root(data_dir, "train")
@@ -90,6 +96,8 @@ class ImageFolder(DatasetSpec):
         return classes
 
     def locate(self, data_dir: str, subset: str, classes: list[str] | None = None) -> DataFiles:
+        if (data_dir, subset) in self.found:
+            return self.found[(data_dir, subset)]
         check_directory(data_dir)
         classes = classes or self._classes(data_dir)
         root = _subset_root(data_dir, subset)
