@@ -25,6 +25,7 @@ import inspect
 from typing import Any, Callable
 
 from cnnb.errors import ConfigError, PluginLoadError, close_matches
+from cnnb.registry import _first_doc_line
 
 KERAS_PREFIX = "keras:"
 DEFAULT_IMAGE_SIZE = 224
@@ -169,7 +170,7 @@ def from_callable(name: str, factory, metadata: dict | None = None) -> KerasMode
     return KerasModel(name, factory, image_size=setting("image_size", DEFAULT_IMAGE_SIZE),
                       default_batch_size=setting("default_batch_size", DEFAULT_BATCH_SIZE),
                       learning_rate=setting("learning_rate", 0.005),
-                      description=_first_line(getattr(factory, "__doc__", None)))
+                      description=_first_doc_line(factory))
 
 
 def as_model(target, entry):
@@ -182,7 +183,3 @@ def as_model(target, entry):
     raise PluginLoadError(f"model '{entry.name}' from {entry.provider} is a "
                           f"{type(target).__name__}; a model must be a cnnb.model.BuilderModel "
                           "or a callable returning a keras.Model.")
-
-
-def _first_line(doc) -> str:
-    return doc.strip().splitlines()[0] if doc and doc.strip() else ""

@@ -32,6 +32,16 @@ def broadcast(value, devices) -> list:
     return copies
 
 
+def broadcast_to_workers(totals, workers, devices) -> list:
+    """Copy ``totals[w]`` to the devices of worker ``w`` (``workers`` as from
+    :func:`group_by_worker`); one copy per device, in ``devices`` order."""
+    outputs = [None] * len(devices)
+    for members, total in zip(workers, totals):
+        for i, copy in zip(members, broadcast(total, [devices[i] for i in members])):
+            outputs[i] = copy
+    return outputs
+
+
 def reduce_then_broadcast(values, devices, reduce_device) -> list:
     """add_n on ``reduce_device``, then a copy to every device."""
     with tf.device(reduce_device):

@@ -11,9 +11,9 @@ from __future__ import annotations
 from cnnb.allreduce import AllReduceAlgorithm
 from cnnb.allreduce_spec import group_device_names
 from cnnb.errors import ConfigError
-from cnnb.plugins.allreduce.blocks import (broadcast, group_by_worker, host_cpu, per_tensor,
-                                           reduce_then_broadcast, ring_all_reduce, ring_orders,
-                                           shuffle_all_reduce)
+from cnnb.plugins.allreduce.blocks import (broadcast, broadcast_to_workers, group_by_worker,
+                                           host_cpu, per_tensor, reduce_then_broadcast,
+                                           ring_all_reduce, ring_orders, shuffle_all_reduce)
 
 
 class XRing(AllReduceAlgorithm):
@@ -87,11 +87,7 @@ class PsCpuPsCpu(AllReduceAlgorithm):
         for members, cpu in zip(self.workers, self.worker_cpus):
             local.append(reduce_then_broadcast([values[i] for i in members], [cpu], cpu)[0])
         totals = shuffle_all_reduce(local, self.worker_cpus, self.worker_cpus[:self.shards])
-        outputs = [None] * len(values)
-        for members, total in zip(self.workers, totals):
-            for i, copy in zip(members, broadcast(total, [self.devices[i] for i in members])):
-                outputs[i] = copy
-        return outputs
+        return broadcast_to_workers(totals, self.workers, self.devices)
 
 
 def _worker_cpus(context) -> list[str]:
@@ -128,6 +124,7 @@ class HierarchicalCopy(AllReduceAlgorithm):
             raise ConfigError(f"--network_topology=gcp_v100 needs exactly 8 devices, this run "
                               f"has {count}; use --network_topology=dgx1.")
         self.halves = (list(range(count // 2)), list(range(count // 2, count)))
+        self.half_of = {i: h for h, members in enumerate(self.halves) for i in members}
 
     def main_devices(self, t: int) -> tuple[int, int]:
         """(main of the half that makes the total, main of the other half)."""
@@ -145,17 +142,16 @@ class HierarchicalCopy(AllReduceAlgorithm):
 
     def _reduce_one(self, values, t):
         first, second = self.main_devices(t)
-        half_of = {i: h for h, members in enumerate(self.halves) for i in members}
         sums = {}
         for main in (first, second):
-            members = self.halves[half_of[main]]
+            members = self.halves[self.half_of[main]]
             sums[main] = reduce_then_broadcast([values[i] for i in members],
                                                [self.devices[main]], self.devices[main])[0]
         total = reduce_then_broadcast([sums[first], sums[second]], [self.devices[first]],
                                       self.devices[first])[0]
         at_second = broadcast(total, [self.devices[second]])[0]
-        source = {half_of[first]: total, half_of[second]: at_second}
+        source = {self.half_of[first]: total, self.half_of[second]: at_second}
         outputs = []
         for i, device in enumerate(self.devices):
-            outputs.append(broadcast(source[half_of[i]], [device])[0])
+            outputs.append(broadcast(source[self.half_of[i]], [device])[0])
         return outputs

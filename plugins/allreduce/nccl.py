@@ -21,9 +21,9 @@ import tensorflow as tf
 from cnnb.allreduce import AllReduceAlgorithm
 from cnnb.devices import parse_device_name
 from cnnb.errors import ConfigError
-from cnnb.plugins.allreduce.blocks import (broadcast, group_by_worker, host_cpu, per_tensor,
-                                           recursive_halving_doubling, ring_all_reduce,
-                                           shuffle_all_reduce)
+from cnnb.plugins.allreduce.blocks import (broadcast, broadcast_to_workers, group_by_worker,
+                                           host_cpu, per_tensor, recursive_halving_doubling,
+                                           ring_all_reduce, shuffle_all_reduce)
 
 _NAMES = itertools.count()
 _NAMES_LOCK = threading.Lock()
@@ -70,11 +70,7 @@ class Nccl(AllReduceAlgorithm):
             leaders.append(local[0])
             leader_devices.append(self.devices[members[0]])
         totals = self.across_workers(leaders, leader_devices)
-        outputs = [None] * len(values)
-        for members, total in zip(self.workers, totals):
-            for i, copy in zip(members, broadcast(total, [self.devices[i] for i in members])):
-                outputs[i] = copy
-        return outputs
+        return broadcast_to_workers(totals, self.workers, self.devices)
 
     def across_workers(self, leaders, leader_devices) -> list:
         raise ConfigError("'nccl' sums within one worker only; for several workers use "

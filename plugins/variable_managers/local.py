@@ -125,6 +125,11 @@ class _PerDevice(VariableManager):
             with tf.device(tower.device):
                 self.optimizers.append(make_optimizer(tower.trainable_variables))
 
+    def filled(self, tower_grads) -> list:
+        """Each tower's gradients, zeros for the variables its loss does not use."""
+        return [fill_missing(g, tower.trainable_variables)
+                for g, tower in zip(tower_grads, self.towers)]
+
     def apply_each(self, tower_grads, lr) -> None:
         for tower, optimizer, grads in zip(self.towers, self.optimizers, tower_grads):
             with tf.device(tower.device):
@@ -154,8 +159,7 @@ class Replicated(_PerDevice):
         return self.towers
 
     def apply_gradients(self, tower_grads, lr):
-        grads = [fill_missing(g, tower.trainable_variables)
-                 for g, tower in zip(tower_grads, self.towers)]
+        grads = self.filled(tower_grads)
         if self.all_reduce is not None:
             grads = self.all_reduce(grads)
         self.apply_each(grads, lr)
@@ -165,6 +169,4 @@ class Independent(_PerDevice):
     """A copy per device; each tower applies only its own gradients (no sharing)."""
 
     def apply_gradients(self, tower_grads, lr):
-        grads = [fill_missing(g, tower.trainable_variables)
-                 for g, tower in zip(tower_grads, self.towers)]
-        self.apply_each(grads, lr)
+        self.apply_each(self.filled(tower_grads), lr)
