@@ -14,7 +14,7 @@ import math
 
 import click
 
-from cnnb.cli.run import click_option
+from cnnb.cli.run import click_option, explicit_values, gpu_count
 from cnnb.cli.session import Session
 
 #: ``cnnb run`` flags this command takes (same names, defaults and checks)
@@ -34,8 +34,7 @@ def _options():
 
 @click.pass_context
 def _bench(ctx, as_json, **values):
-    raw = {name: value for name, value in values.items()
-           if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT}
+    raw = explicit_values(ctx, values)
     session = ctx.find_object(Session)
     config, shapes, model_name = _plan(session.plugins, raw)
     from cnnb.allreduce import plan_all_reduce
@@ -55,7 +54,7 @@ def _plan(plugins, raw: dict):
     from cnnb.option_table import ALL_OPTIONS
     from cnnb.planning import resolve_names
     raw = {**raw, "variable_update": "replicated"}
-    config = build_config(raw, ALL_OPTIONS, visible_gpus=_visible_gpus, explicit=frozenset(raw))
+    config = build_config(raw, ALL_OPTIONS, visible_gpus=gpu_count, explicit=frozenset(raw))
     dataset, entry, _ = resolve_names(plugins, config.model, config.data_name, "replicated", None)
     model = entry.load()
     if not hasattr(model, "trace"):
@@ -116,11 +115,6 @@ def _packing_note(plan) -> str:
 
 def _warmup(config) -> int:
     return DEFAULT_WARMUP if config.num_warmup_batches is None else config.num_warmup_batches
-
-
-def _visible_gpus() -> int:
-    from cnnb.engine.tfsetup import visible_gpu_count
-    return visible_gpu_count()
 
 
 allreduce_bench_command = click.Command(

@@ -74,13 +74,14 @@ def _model_rows(session, patterns, dataset):
     datasets = {e.name: e.load() for e in session.plugins.registry("dataset").entries()}
     rows = _rows(session, "model", patterns, _model_scope(dataset, datasets))
     registry = session.plugins.registry("model")
-    classes = _scope_classes(datasets)
+    from cnnb.testing import DEFAULT_NUM_CLASSES, scope_classes   # as the conformance suite
+    classes = scope_classes(session.plugins)
     for row in rows:
         row["dataset"] = row.pop("scope", None)
         entry = registry.get(row["name"], row["dataset"]) if not row.get("conflict") else None
         trace = getattr(entry.target, "trace", None) if entry else None
         if callable(trace):
-            result = trace(classes.get(row["dataset"], 1000))
+            result = trace(classes.get(row["dataset"], DEFAULT_NUM_CLASSES))
             row.setdefault("params", result.params)
             row.setdefault("flops", result.flops)
         row["datasets"] = [name for name, spec in datasets.items()
@@ -99,16 +100,6 @@ def _model_scope(dataset, datasets: dict):
         return dataset
     from cnnb.errors import UnknownNameError
     raise UnknownNameError("dataset", dataset, sorted(datasets), "cnnb datasets")
-
-
-def _scope_classes(datasets: dict) -> dict:
-    """Scope -> classes the listing traces with: the dataset named like the scope,
-    else the first of the scope with a fixed class count."""
-    classes = {}
-    for name, spec in datasets.items():
-        if spec.num_classes > 0 and (name == spec.model_scope or spec.model_scope not in classes):
-            classes[spec.model_scope] = spec.num_classes
-    return classes
 
 
 def _gflops(flops):

@@ -60,9 +60,7 @@ def make_run_command(ctx: click.Context) -> click.Command:
 
     @click.pass_context
     def run(run_ctx, **values):
-        raw = {name: value for name, value in values.items()
-               if run_ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT}
-        record = execute(session, options, raw)
+        record = execute(session, options, explicit_values(run_ctx, values))
         if record.get("interrupted"):
             # The checkpoint and partial result are saved; exit as the signal asked.
             number = getattr(signal, str(record.get("stop_reason")), signal.SIGINT)
@@ -75,6 +73,12 @@ def make_run_command(ctx: click.Context) -> click.Command:
                "print a warning, and those whose feature is not built yet say so.")
 
 
+def explicit_values(ctx: click.Context, values: dict) -> dict:
+    """The options given on the command line (not left at their default)."""
+    return {name: value for name, value in values.items()
+            if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT}
+
+
 def execute(session: Session, options, raw: dict) -> dict:
     """Validate, plan (no TensorFlow yet), then run."""
     from cnnb.config import build_config
@@ -83,7 +87,7 @@ def execute(session: Session, options, raw: dict) -> dict:
     table = {option.name: option for option in options}
     resolve_names(plugins, *(raw.get(name, table[name].default)
                              for name in ("model", "data_name", "variable_update")))
-    config = build_config(raw, options, visible_gpus=_visible_gpus, explicit=frozenset(raw))
+    config = build_config(raw, options, visible_gpus=gpu_count, explicit=frozenset(raw))
     for warning in config.warnings:
         click.echo(warning, err=True)
     plugins.hook.cnnb_validate_config(config=config)
@@ -92,7 +96,8 @@ def execute(session: Session, options, raw: dict) -> dict:
     return run_benchmark(plan, plugins, log=_log)
 
 
-def _visible_gpus() -> int:
+def gpu_count() -> int:
+    """Visible GPUs; TensorFlow is imported only when a check asks."""
     from cnnb.engine.tfsetup import visible_gpu_count
     return visible_gpu_count()
 

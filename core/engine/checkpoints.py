@@ -14,6 +14,7 @@ import re
 
 import tensorflow as tf
 
+from cnnb.engine.variables import named_variables
 from cnnb.errors import ConfigError
 
 CHECKPOINT_NAME = "model.ckpt"
@@ -34,18 +35,6 @@ def find_checkpoint(train_dir: str) -> str | None:
     if not tf.io.gfile.isdir(train_dir):
         return None
     return tf.train.latest_checkpoint(train_dir)
-
-
-def tower_variables(network) -> dict:
-    """name -> variable of one tower: ``checkpoint_variables`` if the network
-    defines it, else its variable store, else its ``variables``."""
-    explicit = getattr(network, "checkpoint_variables", None)
-    if explicit is not None:
-        return dict(explicit() if callable(explicit) else explicit)
-    store = getattr(network, "store", None)
-    if store is not None:
-        return dict(store.variables)
-    return {getattr(v, "path", None) or v.name: v for v in network.variables}
 
 
 class Checkpoints:
@@ -90,7 +79,7 @@ class Checkpoints:
             raise ConfigError(f"checkpoint {path} does not fit this model: "
                               f"{_first_line(error)}. Use the model, dataset and optimizer it "
                               "was trained with, or another --train_dir.") from None
-        _sync_copies(self.manager)
+        self.manager.sync_copies()      # the other copies start from the restored first
         step = int(self.global_step.numpy())
         self.last_saved_step = step
         return step or checkpoint_step(path)
@@ -99,7 +88,7 @@ class Checkpoints:
 def savable_variables(manager, with_optimizer: bool) -> tuple[dict, dict]:
     """(model variables, optimizer slots) by name, one copy of each: the
     manager's ``savable_variables()`` when it has one, else tower 0's."""
-    model = tower_variables(manager.towers[0])
+    model = named_variables(manager.towers[0])
     if hasattr(manager, "savable_variables"):
         everything = manager.savable_variables()
         model = {name: v for name, v in everything.items() if name in model}
@@ -111,12 +100,6 @@ def savable_variables(manager, with_optimizer: bool) -> tuple[dict, dict]:
 
 def _slots(optimizers) -> list:
     return [slot for optimizer in optimizers for slot in getattr(optimizer, "slots", [])]
-
-
-def _sync_copies(manager) -> None:
-    """Replicated and independent towers (and their optimizers) start from the
-    restored first copy; the variable manager knows how."""
-    manager.sync_copies()
 
 
 def _first_line(error: BaseException) -> str:

@@ -57,7 +57,7 @@ def _train(plan, plugins, log, stop, tf_version: str) -> dict:
     from cnnb.engine.loop import timed_loop, warm_up
     log("Generating model" if plan.mode == FORWARD_ONLY else "Generating training model")
     training = _Training(plan, log, stop)
-    restored = training.restore(log)
+    restored = training.restore()
     num_steps = max(0, plan.num_batches - restored)
     if not num_steps:
         log(f"global_step {restored} already reaches --num_batches={plan.num_batches}; "
@@ -89,10 +89,9 @@ class _Training:
         from cnnb.engine.summaries import Summaries
         config = self.config = plan.config
         self.plan, self.log, self.stop = plan, log, stop
-        inputs = make_inputs(plan, "train", plan.batch_size_per_device,
-                             training=plan.mode != FORWARD_ONLY)
-        self.manager, self.step = _build_step(plan, inputs)
         forward_only = plan.mode == FORWARD_ONLY
+        inputs = make_inputs(plan, "train", plan.batch_size_per_device, training=not forward_only)
+        self.manager, self.step = _build_step(plan, inputs)
         self.checkpoints = Checkpoints(self.manager, None if forward_only else config.train_dir,
                                        config.max_ckpts_to_keep, with_optimizer=not forward_only)
         self.summaries = None if forward_only else Summaries.for_training(config, self.manager)
@@ -101,14 +100,14 @@ class _Training:
             self.evaluator = Evaluator(plan, self.manager, log, self.summaries)
         self.last_eval, self.saved = None, None
 
-    def restore(self, log) -> int:
+    def restore(self) -> int:
         """The global step of the latest checkpoint in --train_dir (0: none)."""
         from cnnb.engine.checkpoints import find_checkpoint
         path = find_checkpoint(self.config.train_dir) if self.config.train_dir else None
         if path is None:
             return 0
         step = self.checkpoints.restore(path)
-        log(f"Restored {path} (global_step {step})")
+        self.log(f"Restored {path} (global_step {step})")
         return step
 
     def events(self, num_steps: int) -> tuple:
@@ -150,8 +149,7 @@ class _Training:
                 self.log(f"Running final evaluation at global_step {loop.global_step}")
                 self.last_eval = self.evaluator.run(loop.global_step, self.stop)
         elif loop.step_times:
-            images_per_sec = self.plan.batch_size * len(loop.step_times) / loop.elapsed
-            for line in console.total_lines(images_per_sec):
+            for line in console.total_lines(_images_per_sec(self.plan, loop)):
                 self.log(line)
         self._save(loop.global_step)
         if loop.interrupted and self.checkpoints.keeper is not None:
@@ -214,6 +212,11 @@ def _base_record(plan, tf_version: str) -> dict:
             results.ENVIRONMENT: results.environment(tf_version, list(plan.devices))}
 
 
+def _images_per_sec(plan, loop) -> float:
+    """Over the whole timed loop, step events included (the predecessor's total)."""
+    return plan.batch_size * len(loop.step_times) / loop.elapsed
+
+
 def _record(plan, loop, tf_version: str) -> dict:
     record = _base_record(plan, tf_version)
     record.update({results.NUM_STEPS: len(loop.step_times), results.STEP_TIMES: loop.step_times,
@@ -222,7 +225,7 @@ def _record(plan, loop, tf_version: str) -> dict:
     if loop.step_times:
         timing = perf_timing(plan.batch_size, loop.step_times)
         record.update({
-            results.IMAGES_PER_SEC: plan.batch_size * len(loop.step_times) / loop.elapsed,
+            results.IMAGES_PER_SEC: _images_per_sec(plan, loop),
             results.UNCERTAINTY: timing.uncertainty, results.JITTER: timing.jitter,
             results.AVERAGE_WALL_TIME: loop.elapsed / len(loop.step_times),
             results.LAST_LOSS: loop.losses[-1]})

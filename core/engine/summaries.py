@@ -13,7 +13,7 @@ import importlib.util
 
 import tensorflow as tf
 
-from cnnb.engine.checkpoints import tower_variables
+from cnnb.engine.variables import named_variables
 from cnnb.errors import ConfigError
 
 
@@ -57,7 +57,7 @@ class Summaries:
 
     def _histograms(self) -> None:
         tower = self.manager.towers[0]
-        variables = tower_variables(tower)
+        variables = named_variables(tower)
         if self.verbosity < 3:
             trainable = {id(v) for v in tower.trainable_variables}
             variables = {k: v for k, v in variables.items() if id(v) in trainable}
