@@ -6,6 +6,9 @@ TF_EXTRA ?= cpu
 ARGS ?=
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.cnnb-installed
+RUFF := $(VENV)/bin/ruff
+# One minor series: a newer ruff may add findings to the selected rules and fail CI.
+RUFF_SPEC ?= ruff>=0.17,<0.18
 
 .PHONY: run test test-fast bench lint clean
 
@@ -24,6 +27,13 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" $(ARGS)
+
+# Rules and settings: [tool.ruff] in pyproject.toml.
+lint: $(RUFF)
+	$(RUFF) check .
+
+$(RUFF): | $(STAMP)
+	$(PY) -m pip install --quiet "$(RUFF_SPEC)"
 
 bench: $(STAMP)
 	$(PY) bench/resnet50_vs_plain_loop.py $(ARGS)

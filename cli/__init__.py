@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from cnnb.cli.session import Session
+from cnnb.cli.session import Session, installed_plugin_names, unknown_block_warnings
 
 BUILTIN_COMMANDS = {
     "run": "cnnb.cli.run:make_run_command",
@@ -74,11 +74,28 @@ def _show_version(ctx, _param, value):
     ctx.exit(0)
 
 
+def _block_plugins(ctx, _param, value):
+    """Store ``--no-plugin`` names in the Session while the root options are parsed.
+
+    The option is eager so this runs before ``--version`` lists plugins and
+    before click resolves the subcommand (which builds ``run``'s options from
+    the plugins), both of which happen before the group callback.
+    """
+    names = tuple(value or ())
+    if ctx.resilient_parsing or not names:
+        return names
+    ctx.ensure_object(Session).block(names)
+    for warning in unknown_block_warnings(names, installed_plugin_names()):
+        click.echo(warning, err=True)
+    return names
+
+
 @click.group(cls=CnnbGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=False,
               callback=_show_version, help="Show the version and installed plugins.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
-@click.option("--no-plugin", "blocked", multiple=True, metavar="NAME",
+@click.option("--no-plugin", "blocked", multiple=True, metavar="NAME", is_eager=True,
+              callback=_block_plugins,
               help="Do not load this plugin (entry-point or distribution name); repeatable.")
 @click.pass_context
 def cli(ctx, debug, blocked):
@@ -91,7 +108,7 @@ def cli(ctx, debug, blocked):
       cnnb models
     """
     session = ctx.ensure_object(Session)
-    session.debug, session.blocked = debug, tuple(blocked)
+    session.debug = debug    # the blocked plugins are already stored by _block_plugins
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -74,7 +74,7 @@ def _model_rows(session, patterns, dataset):
     datasets = {e.name: e.load() for e in session.plugins.registry("dataset").entries()}
     rows = _rows(session, "model", patterns, _model_scope(dataset, datasets))
     registry = session.plugins.registry("model")
-    from cnnb.testing import DEFAULT_NUM_CLASSES, scope_classes   # as the conformance suite
+    from cnnb.testing import DEFAULT_NUM_CLASSES, scope_classes  # as the conformance suite
     classes = scope_classes(session.plugins)
     for row in rows:
         row["dataset"] = row.pop("scope", None)

@@ -34,10 +34,19 @@ def click_option(option: Option) -> click.Option:
 
 
 def _help(option: Option) -> str:
+    """The option's help, its choices and the default it has on this machine.
+
+    --device and --data_format are fitted to the machine at run time, so
+    their table default would be wrong here; the GPU guess imports no TensorFlow.
+    """
+    from cnnb.options import machine_default_help
     text = option.help
     if option.choices:
         text += f" [{'|'.join(str(c) for c in option.choices if c != '')}]"
-    if option.default not in (None, ""):
+    fitted = machine_default_help(option)
+    if fitted is not None:
+        text += f" {fitted}"
+    elif option.default not in (None, ""):
         text += f" (default: {option.default})"
     return text
 

@@ -40,14 +40,12 @@ _ALG_TOKEN = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
 def parse_general_int(text: str) -> int:
     """'32k' -> 32768, '1M' -> 1048576, '100' -> 100, '-1' -> -1; '1m' is an error
     (lower-case m, g and t are not suffixes)."""
-    match = re.match(r"^(\d+)([KkMGT]?)$", text)
-    if match:
-        return int(match.group(1)) * _SUFFIXES[match.group(2)]
-    try:
-        return int(text)
-    except ValueError:
+    match = re.fullmatch(r"(-?[0-9]+)([KkMGT]?)", text)
+    if match is None or (match.group(1).startswith("-") and match.group(2)):
+        # Stricter than int(): no spaces, '+', '_' separators or non-ASCII digits.
         raise ConfigError(f"cannot read {text!r} as a whole number; use digits with an "
-                          "optional K, M, G or T suffix (e.g. 32k).") from None
+                          "optional K, M, G or T suffix (e.g. 32k).")
+    return int(match.group(1)) * _SUFFIXES[match.group(2)]
 
 
 def parse_spec_syntax(spec: str) -> list[AllReduceSpecTuple]:
@@ -59,27 +57,38 @@ def parse_spec_syntax(spec: str) -> list[AllReduceSpecTuple]:
     ranges = []
     for alg_part, limit_part in zip(parts[0::2], parts[1::2]):
         alg, shards = _parse_alg(spec, alg_part)
-        try:
-            limit = parse_general_int(limit_part)
-        except ConfigError:
-            raise ConfigError(f"--all_reduce_spec={spec}: limit {limit_part!r} is not a whole "
-                              "number; write it like 2048, 32k or 1M.") from None
-        ranges.append(AllReduceSpecTuple(alg, shards, limit))
+        ranges.append(AllReduceSpecTuple(alg, shards, _parse_limit(spec, limit_part)))
     _check_limits(spec, [r.limit for r in ranges[:-1]])
     return ranges
 
 
 def _parse_alg(spec: str, text: str) -> tuple[str, int]:
-    alg, _, shards_text = text.partition("#")
-    if not alg or not _ALG_TOKEN.match(alg):
+    """``alg`` or ``alg#shards``; a '#' must be followed by a shard count >= 1."""
+    if not text:
+        raise ConfigError(f"--all_reduce_spec={spec}: an algorithm name is missing (a ':' "
+                          "must separate ALG, LIMIT and ALG, e.g. pscpu:32k:xring).")
+    alg, hash_sign, shards_text = text.partition("#")
+    if not alg or not _ALG_TOKEN.fullmatch(alg):
         raise ConfigError(f"--all_reduce_spec={spec}: {text!r} is not an algorithm name; "
                           "run 'cnnb allreduce' to list them.")
-    if not shards_text:
+    if not hash_sign:
         return alg, 1
-    if not shards_text.isdigit() or int(shards_text) < 1:
-        raise ConfigError(f"--all_reduce_spec={spec}: the shard count in {text!r} must be a "
-                          "positive whole number (e.g. xring#2).")
+    if not re.fullmatch(r"[0-9]+", shards_text) or int(shards_text) < 1:
+        raise ConfigError(f"--all_reduce_spec={spec}: the shard count after '#' in {text!r} "
+                          "must be a whole number of at least 1 (e.g. xring#2), or leave "
+                          "out the '#'.")
     return alg, int(shards_text)
+
+
+def _parse_limit(spec: str, text: str) -> int:
+    if not text:
+        raise ConfigError(f"--all_reduce_spec={spec}: a size limit is missing between two "
+                          "':'; write ALG:LIMIT:ALG, e.g. pscpu:32k:xring.")
+    try:
+        return parse_general_int(text)
+    except ConfigError:
+        raise ConfigError(f"--all_reduce_spec={spec}: limit {text!r} is not a whole "
+                          "number; write it like 2048, 32k or 1M.") from None
 
 
 def _check_limits(spec: str, limits: list[int]) -> None:

@@ -9,9 +9,13 @@ the click options, their help text, and the enum/bound checks of the frozen
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+import glob
+import importlib.metadata
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from cnnb.errors import ConfigError
+from cnnb.errors import ConfigError, close_matches
 
 #: What a flag means in cnnb.
 ACTIVE = "active"        # implemented
@@ -34,7 +38,7 @@ class Option:
     min: float | None = None
     max: float | None = None
     status: str = ACTIVE
-    note: str = ""               # why a NO_TF2 flag does nothing, or which feature a PLANNED one awaits
+    note: str = ""       # why a NO_TF2 flag does nothing, or which feature a PLANNED one awaits
     group: str = "benchmark"
     normalize: Callable[[Any], Any] | None = None   # e.g. 'CPU' -> 'cpu'
 
@@ -53,13 +57,21 @@ class Option:
         if self.normalize is not None:
             value = self.normalize(value)
         if self.choices is not None and value not in self.choices:
-            shown = ", ".join(repr(c) if c == "" else str(c) for c in self.choices)
-            raise ConfigError(f"--{self.name}={value} is not valid; choose one of: {shown}.")
+            raise ConfigError(self._choices_error(value))
         if self.min is not None and value < self.min:
             raise ConfigError(f"--{self.name}={value} is too small; it must be >= {self.min}.")
         if self.max is not None and value > self.max:
             raise ConfigError(f"--{self.name}={value} is too large; it must be <= {self.max}.")
         return value
+
+    def _choices_error(self, value: Any) -> str:
+        """Name the choices, and any close to the value: a typo is the usual cause."""
+        shown = ", ".join(repr(c) if c == "" else str(c) for c in self.choices)
+        text = f"--{self.name}={value} is not valid; choose one of: {shown}."
+        matches = close_matches(str(value), [str(c) for c in self.choices if c != ""])
+        if matches:
+            text += f" Did you mean: {', '.join(matches)}?"
+        return text
 
 
 def parse_bool(text: str) -> bool | None:
@@ -99,3 +111,53 @@ def lower_case(value: str) -> str:
 
 def upper_case(value: str) -> str:
     return value.upper()
+
+
+def nvidia_gpu_visible(environ: Mapping[str, str] = os.environ, dev_dir: str = "/dev",
+                       driver_dir: str = "/proc/driver/nvidia/gpus") -> bool:
+    """Whether this process can probably see an NVIDIA GPU, judged without TensorFlow.
+
+    ``cnnb run --help`` shows the defaults that the machine check of
+    :mod:`cnnb.config` will pick, and importing TensorFlow to count GPUs would
+    make help take seconds. A device node ``/dev/nvidiaN`` (or a GPU listed by
+    the driver) with ``CUDA_VISIBLE_DEVICES`` not hiding them all is a GPU;
+    the run itself still asks TensorFlow.
+    """
+    hidden = environ.get("CUDA_VISIBLE_DEVICES")
+    if hidden is not None and (not hidden.strip() or hidden.strip().startswith("-")):
+        return False      # '' or '-1' (CUDA stops at the first invalid id): no GPU
+    nodes = [path for path in glob.glob(os.path.join(dev_dir, "nvidia*"))
+             if os.path.basename(path)[len("nvidia"):].isdigit()]
+    return bool(nodes) or (os.path.isdir(driver_dir) and bool(os.listdir(driver_dir)))
+
+
+def tensorflow_is_cpu_only() -> bool:
+    """True when the installed TensorFlow is the ``tensorflow-cpu`` build (cnnb's
+    ``cpu`` extra), which sees no GPU even where one is plugged in. Reads
+    package metadata only."""
+    def installed(name: str) -> bool:
+        try:
+            importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            return False
+        return True
+    return installed("tensorflow-cpu") and not installed("tensorflow")
+
+
+def gpu_probably_visible() -> bool:
+    """The cheap guess behind ``cnnb run --help``'s machine defaults."""
+    return nvidia_gpu_visible() and not tensorflow_is_cpu_only()
+
+
+def machine_default_help(option: Option,
+                         gpu_visible: Callable[[], bool] = gpu_probably_visible) -> str | None:
+    """Help text for a default that cnnb fits to the machine (see cnnb.config), or
+    None for an option whose default is the same everywhere. ``gpu_visible`` is
+    asked only for those options."""
+    if option.name == "device":
+        here = "gpu" if gpu_visible() else "cpu"
+        return f"(default here: {here}; gpu where one is visible)"
+    if option.name == "data_format":
+        here = "NCHW" if gpu_visible() else "NHWC"
+        return f"(default here: {here}; NCHW on a GPU)"
+    return None

@@ -6,9 +6,16 @@ from __future__ import annotations
 import pytest
 
 from cnnb.allreduce import plan_all_reduce, spec_of
-from cnnb.allreduce_spec import (AllReduceSpecTuple, CollectiveGroupKeys, extract_ranges,
-                                 group_device_names, parse_all_reduce_spec, parse_general_int,
-                                 small_tensor_ranges, split_by_limits)
+from cnnb.allreduce_spec import (
+    AllReduceSpecTuple,
+    CollectiveGroupKeys,
+    extract_ranges,
+    group_device_names,
+    parse_all_reduce_spec,
+    parse_general_int,
+    small_tensor_ranges,
+    split_by_limits,
+)
 from cnnb.config import build_config
 from cnnb.devices import parse_device_name, tower_devices
 from cnnb.errors import ConfigError
@@ -48,14 +55,51 @@ def test_predecessor_spec_examples_parse(spec, expected):
     ("pscpu:64k:xring:2k:pscpu", "must increase"),
     ("pscpu:0:xring", "must be positive"),
     ("", "not well formed"),
-    ("xring:2k:", "is not an algorithm name"),
+    ("xring:2k:", "an algorithm name is missing"),
     ("xring:", "not well formed"),
+    # a '#' must be followed by a shard count >= 1
+    ("xring#", "the shard count after '#'"),
+    ("pscpu:32k:xring#", "the shard count after '#' in 'xring#'"),
+    ("xring##2", "the shard count after '#'"),
+    ("xring#2#3", "the shard count after '#'"),
+    ("xring#+2", "the shard count after '#'"),
+    ("xring# 2", "the shard count after '#'"),
+    ("xring#-1", "the shard count after '#'"),
+    ("#2", "'#2' is not an algorithm name"),
+    ("pscpu:", "not well formed"),
+    ("pscpu:32k:", "an algorithm name is missing"),
+    (":xring", "not well formed"),
+    ("pscpu::xring", "a size limit is missing"),
+    ("pscpu:3_2:xring", "'3_2' is not a whole number"),
+    ("pscpu: 32k:xring", "' 32k' is not a whole number"),
+    ("pscpu:-1:xring", "must be positive"),
+    ("nccl/:1k:xring", "is not an algorithm name"),
 ])
 def test_invalid_specs_raise_one_line_value_errors(spec, phrase):
     with pytest.raises(ValueError) as caught:
         parse_all_reduce_spec(spec)
     assert isinstance(caught.value, ConfigError)
     assert phrase in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ("xring#1", [T("xring", 1, -1)]),
+    ("nccl/xring#3", [T("nccl/xring", 3, -1)]),
+    ("pscpu#2:1k:xring#8", [T("pscpu", 2, 1024), T("xring", 8, -1)]),
+])
+def test_shard_counts_of_one_or_more_parse(spec, expected):
+    assert parse_all_reduce_spec(spec) == expected
+
+
+@pytest.mark.slow     # one child imports TensorFlow (the run's machine check) once
+def test_malformed_specs_end_cnnb_run_with_one_line(cnnb_batch):
+    specs = ["xring#", "xring#0", "#2", "pscpu:", "pscpu:32k:"]
+    runs = cnnb_batch([["run", "--variable_update=replicated", f"--all_reduce_spec={spec}",
+                        "--num_batches=1"] for spec in specs])
+    for spec, result in zip(specs, runs):
+        assert result.code == 2, result
+        assert len(result.err_lines) == 1 and "Traceback" not in result.err, result
+        assert result.err_lines[0].startswith(f"Error: --all_reduce_spec={spec}"), result
 
 
 def test_unknown_algorithm_suggests_close_names():
@@ -77,7 +121,8 @@ def test_parse_general_int(text, value):
     assert parse_general_int(text) == value
 
 
-@pytest.mark.parametrize("text", ["1m", "1g", "abc", "1.5k", ""])
+@pytest.mark.parametrize("text", ["1m", "1g", "abc", "1.5k", "", " 32", "+32", "3_2", "-1k",
+                                  "\u0663"])       # int() alone would accept the last five
 def test_parse_general_int_rejects(text):
     with pytest.raises(ValueError):
         parse_general_int(text)

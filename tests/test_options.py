@@ -16,7 +16,15 @@ from cnnb.cli.session import Session
 from cnnb.config import build_config
 from cnnb.errors import ConfigError
 from cnnb.option_table import ALL_OPTIONS
-from cnnb.options import ACTIVE, NO_TF2, PLANNED, Option, parse_bool
+from cnnb.options import (
+    ACTIVE,
+    NO_TF2,
+    PLANNED,
+    Option,
+    machine_default_help,
+    nvidia_gpu_visible,
+    parse_bool,
+)
 
 NO_TF2_OPTIONS = [o for o in ALL_OPTIONS if o.status == NO_TF2]
 PLANNED_OPTIONS = [o for o in ALL_OPTIONS if o.status == PLANNED]
@@ -121,6 +129,24 @@ def test_enum_error_lists_the_choices():
         build_config({"optimizer": "adagrad"}, ALL_OPTIONS)
 
 
+@pytest.mark.parametrize("flags, suggestion", [
+    ({"optimizer": "adm"}, "Did you mean: adam?"),
+    ({"optimizer": "momentun"}, "Did you mean: momentum?"),
+    ({"variable_update": "replicate"}, "Did you mean: replicated"),
+    ({"device": "gpux"}, "Did you mean: gpu?"),
+])
+def test_enum_error_suggests_close_choices(flags, suggestion):
+    with pytest.raises(ConfigError, match="choose one of") as caught:
+        build_config(flags, ALL_OPTIONS)
+    assert suggestion in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_enum_error_without_a_close_choice_suggests_nothing():
+    with pytest.raises(ConfigError) as caught:
+        build_config({"optimizer": "lbfgs"}, ALL_OPTIONS)
+    assert "Did you mean" not in str(caught.value)
+
+
 @pytest.mark.parametrize("flags, word", [({"num_batches": 0}, "too small"),
                                          ({"batch_size": -1}, "too small"),
                                          ({"display_perf_ewma": 1.5}, "too large")])
@@ -173,6 +199,7 @@ def test_unknown_option_exits_2_with_a_suggestion(cnnb):
 
 @pytest.mark.parametrize("args, needle", [
     (["--optimizer=adagrad"], "choose one of: sgd, momentum, rmsprop, adam"),
+    (["--optimizer=rmsprp"], "choose one of: sgd, momentum, rmsprop, adam. Did you mean: rmsprop?"),
     (["--num_batches=0"], "--num_batches=0 is too small"),
     (["--display_perf_ewma=2"], "is too large"),
     (["--batch_size=four"], "four"),
@@ -200,3 +227,50 @@ def test_run_help_lists_active_flags_and_hides_the_others(cnnb):
     for option in PLANNED_OPTIONS[:1] + NO_TF2_OPTIONS[:1]:
         assert f"--{option.name} " not in text and f"--{option.name}," not in text
     assert "[default: (" not in text          # the option name passed as show_default
+
+
+# -- defaults fitted to the machine, in help -----------------------------------------------
+
+def test_run_help_shows_the_defaults_of_a_machine_without_gpu(cnnb, make_env):
+    # CUDA_VISIBLE_DEVICES='' hides every GPU, so the expected text holds on any machine.
+    result = cnnb("run", "--help", env=make_env(CUDA_VISIBLE_DEVICES=""))
+    assert result.code == 0, result
+    text = " ".join(result.out.split())
+    assert "[cpu|gpu] (default here: cpu; gpu where one is visible)" in text
+    assert "[NHWC|NCHW] (default here: NHWC; NCHW on a GPU)" in text
+    assert "(default: NCHW)" not in text
+    assert "(default here: cpu; gpu where one is visible) --data_format" in text
+
+
+@pytest.mark.parametrize("gpu, device, data_format", [(False, "cpu", "NHWC"),
+                                                      (True, "gpu", "NCHW")])
+def test_machine_default_help_follows_the_gpu_probe(gpu, device, data_format):
+    table = {option.name: option for option in ALL_OPTIONS}
+    assert machine_default_help(table["device"], lambda: gpu).startswith(
+        f"(default here: {device};")
+    assert machine_default_help(table["data_format"], lambda: gpu).startswith(
+        f"(default here: {data_format};")
+    assert machine_default_help(table["batch_size"], lambda: 1 / 0) is None   # never asked
+
+
+@pytest.mark.parametrize("nodes, environ, visible", [
+    ([], {}, False),
+    (["nvidiactl", "nvidia-uvm"], {}, False),             # driver loaded, no GPU node
+    (["nvidia0"], {}, True),
+    (["nvidia0", "nvidia1"], {"CUDA_VISIBLE_DEVICES": "1"}, True),
+    (["nvidia0"], {"CUDA_VISIBLE_DEVICES": ""}, False),
+    (["nvidia0"], {"CUDA_VISIBLE_DEVICES": "-1"}, False),
+])
+def test_nvidia_gpu_probe_reads_device_nodes_and_cuda_visible_devices(tmp_path, nodes, environ,
+                                                                      visible):
+    for name in nodes:
+        (tmp_path / name).touch()
+    assert nvidia_gpu_visible(environ, str(tmp_path), str(tmp_path / "no-driver")) is visible
+
+
+def test_nvidia_gpu_probe_reads_the_driver_gpu_list(tmp_path):
+    driver = tmp_path / "gpus"
+    driver.mkdir()
+    assert not nvidia_gpu_visible({}, str(tmp_path), str(driver))
+    (driver / "0000:01:00.0").mkdir()
+    assert nvidia_gpu_visible({}, str(tmp_path), str(driver))

@@ -56,7 +56,7 @@ def test_working_plugins_list_their_hooks_and_names(plugins_json):
 def test_text_listing_marks_the_broken_plugin(cnnb, example_env):
     result = cnnb("plugins", env=example_env)
     assert result.code == 0, result
-    line = next(l for l in result.out_lines if l.startswith("example_broken"))
+    line = next(text for text in result.out_lines if text.startswith("example_broken"))
     assert f"({EXAMPLE_DIST} 0.1.0)" in line and "BROKEN: ModuleNotFoundError" in line
 
 
@@ -78,6 +78,48 @@ def test_no_plugin_blocks_by_entry_point_or_distribution_name(cnnb, example_env,
     assert "example_broken" not in rows and BUILTIN_PLUGINS <= set(rows)
     if blocked == EXAMPLE_DIST:
         assert not EXAMPLE_PLUGINS & set(rows)
+
+
+@pytest.mark.parametrize("blocked", ["example_models", EXAMPLE_DIST])
+def test_no_plugin_makes_the_blocked_model_unknown_to_run(cnnb, example_env, blocked):
+    # --num_batches=0 fails the option checks right after the model is resolved, before
+    # TensorFlow: with the plugin loaded that is the error, so the model was found.
+    loaded = cnnb("run", "--model=example_tiny", "--num_batches=0", env=example_env)
+    assert loaded.code == 2 and "--num_batches=0 is too small" in loaded.err, loaded
+    result = cnnb("--no-plugin", blocked, "run", "--model=example_tiny", "--num_batches=0",
+                  env=example_env)
+    assert result.code == 2 and len(result.err_lines) == 1, result
+    assert "unknown model 'example_tiny'" in result.err_lines[0], result
+
+
+def test_no_plugin_removes_the_blocked_plugins_run_options(cnnb, example_env):
+    option = "--example_result_file"
+    assert option in cnnb("run", "--help", env=example_env).out
+    result = cnnb("--no-plugin", "example_extras", "run", "--help", env=example_env)
+    assert result.code == 0 and option not in result.out, result
+
+
+def test_no_plugin_applies_to_version_whatever_the_order(cnnb, example_env):
+    result = cnnb("--version", "--no-plugin", "example_broken", env=example_env)
+    assert result.code == 0, result
+    assert not any("example_broken" in line for line in result.out_lines), result
+    assert f"plugin example_models: {EXAMPLE_DIST} 0.1.0 (ok)" in result.out_lines
+
+
+def test_unknown_no_plugin_name_warns_with_close_matches(cnnb, example_env):
+    result = cnnb("--no-plugin", "example_modles", "plugins", "--json", env=example_env)
+    assert result.code == 0, result
+    assert "example_models" in plugin_rows(result)           # nothing was blocked
+    assert len(result.err_lines) == 1, result
+    line = result.err_lines[0]
+    assert line.startswith("warning: --no-plugin example_modles: ") and \
+        "Did you mean: example_models" in line, result
+
+
+def test_known_no_plugin_names_do_not_warn(cnnb, example_env):
+    result = cnnb("--no-plugin", "example_broken", "--no-plugin", EXAMPLE_DIST, "plugins",
+                  env=example_env)
+    assert result.code == 0 and result.err_lines == [], result
 
 
 def test_disable_autoload_keeps_only_cnnb_own_plugins(cnnb, make_env, example_plugins_path):
