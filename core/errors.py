@@ -18,6 +18,11 @@ class ConfigError(CnnbError, ValueError):
     """A flag value, or a combination of flags, that cnnb cannot run."""
 
 
+class OutputError(CnnbError, OSError):
+    """A result file that cannot be written (not a regular file, disk full, no
+    permission); the message says which and what to do."""
+
+
 class UnknownNameError(CnnbError, LookupError):
     """A plugin name (model, dataset, ...) that no installed plugin provides."""
 

@@ -7,12 +7,12 @@ rename): a reader never sees half a record.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import sys
-import tempfile
 from typing import Any
+
+from cnnb.outputs import masked_command, recorded_env_vars, write_json
 
 SCHEMA_VERSION = 1
 
@@ -28,8 +28,6 @@ TOP_1 = "top_1_accuracy"
 TOP_5 = "top_5_accuracy"
 INTERRUPTED = "interrupted"
 ENVIRONMENT = "environment"
-#: Environment variables that change what TensorFlow does, kept with each result.
-RECORDED_ENV_PREFIXES = ("TF_", "CUDA_", "OMP_", "KMP_", "CNNB_", "XLA_", "NCCL_")
 
 
 def cpu_model() -> str:
@@ -45,6 +43,9 @@ def cpu_model() -> str:
 
 
 def environment(tf_version: str, devices: list[str]) -> dict[str, Any]:
+    """What a result depends on besides the flags: versions, machine, devices, the
+    command (secret-looking flag values masked) and the performance-relevant
+    environment variables (an allow-list, so a credential never lands in a record)."""
     from cnnb import __version__
     return {
         "cnnb_version": __version__,
@@ -54,25 +55,12 @@ def environment(tf_version: str, devices: list[str]) -> dict[str, Any]:
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "devices": devices,
-        "command": sys.argv,
-        "env_vars": {name: value for name, value in sorted(os.environ.items())
-                     if name.startswith(RECORDED_ENV_PREFIXES)},
+        "command": masked_command(sys.argv),
+        "env_vars": recorded_env_vars(os.environ),
     }
 
 
 def write_json_atomic(path: str, record: dict[str, Any]) -> None:
-    """Write ``record`` as JSON so that ``path`` holds either the old or the new file."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".cnnb-", suffix=".json", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(record, out, indent=2, sort_keys=True, default=str)
-            out.write("\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    """Write ``record`` as JSON so that ``path`` holds either the old or the new file
+    (``-``: stdout; a symlink is written through); see :func:`cnnb.outputs.write_json`."""
+    write_json(path, record)
