@@ -18,7 +18,7 @@ def cnnb_images_per_sec(plugins, **flags) -> float:
     from cnnb.planning import plan_run
     raw = {"device": "cpu", "data_format": "NHWC", "display_every": 1000, **flags}
     plan = plan_run(build_config(raw, ALL_OPTIONS), plugins)
-    return run_benchmark(plan, plugins, log=lambda line: None)["images_per_sec"]
+    return run_benchmark(plan, plugins, log=lambda line: None).images_per_sec
 
 
 def matmul_peak_gflops(tf, size: int = 2048, repeats: int = 8) -> float:

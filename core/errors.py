@@ -23,6 +23,10 @@ class OutputError(CnnbError, OSError):
     permission); the message says which and what to do."""
 
 
+class ResultFormatError(CnnbError, ValueError):
+    """A result record cnnb cannot read: another schema version, or not a record."""
+
+
 class UnknownNameError(CnnbError, LookupError):
     """A plugin name (model, dataset, ...) that no installed plugin provides."""
 

@@ -236,9 +236,19 @@ def cnnb_step_end(step, stats):
 
 @hookspec
 def cnnb_run_end(result):
-    """A run finished; ``result`` is the flat result record (a dict).
+    """A run finished; ``result`` is its :class:`cnnb.results.Result`.
 
-    :param result: constant keys (see :mod:`cnnb.results`); reporters write it.
+    :param result: the record in namespaced parts, ``result.config`` (options as
+        given), ``result.plan`` (as resolved), ``result.measurements`` and
+        ``result.environment``, with shortcuts such as ``result.images_per_sec``
+        and ``result.options``; ``result.as_dict()`` is the versioned JSON that
+        ``--result_json`` holds (docs/results.md). Reporters write it.
+
+    Called before ``--result_json`` is written, also after an interrupted run.
+
+    Up to result schema version 1, ``result`` was a flat dict: read
+    ``result.images_per_sec`` instead of ``result["images_per_sec"]`` and
+    ``result.options[name]`` for an option's value.
 
     .. versionadded:: 0.1
     """

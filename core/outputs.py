@@ -15,10 +15,10 @@ taken an hour, so everything about writing it is checked or made safe here:
   untouched. A symlink stays a symlink (its target gets the new content), an
   existing file keeps its mode and a new one gets the mode the umask asks for.
   ``-`` means standard output.
-* :func:`recorded_env_vars` and :func:`masked_command` decide what of the
-  process environment and command line goes into a record: only variables
-  known to change performance, never one whose name looks like a secret, and
-  no values of secret-looking flags.
+* :func:`recorded_env_vars`, :func:`masked_command` and :func:`masked_options`
+  decide what of the process environment, command line and options goes into a
+  record: only variables known to change performance, never one whose name
+  looks like a secret, and no values of secret-looking flags.
 
 Imports no TensorFlow.
 """
@@ -48,13 +48,13 @@ RECORDED_ENV_NAMES = frozenset({
     "TF_NUM_INTRAOP_THREADS", "TF_GPU_ALLOCATOR", "TF_DETERMINISTIC_OPS", "TF_USE_LEGACY_KERAS",
     "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "CUDA_LAUNCH_BLOCKING", "CUDA_MODULE_LOADING",
     "CUDA_CACHE_DISABLE", "CUDA_DEVICE_MAX_CONNECTIONS", "NVIDIA_VISIBLE_DEVICES",
-    "OMP_NUM_THREADS", "OMP_PROC_BIND", "OMP_PLACES", "OMP_DYNAMIC", "OMP_WAIT_POLICY",
-    "KMP_AFFINITY", "KMP_BLOCKTIME", "KMP_SETTINGS", "KMP_HW_SUBSET", "GOMP_CPU_AFFINITY",
-    "MKL_NUM_THREADS", "MKL_DYNAMIC", "MKL_ENABLE_INSTRUCTIONS", "OPENBLAS_NUM_THREADS",
-    "OPENBLAS_CORETYPE", "XLA_FLAGS",
+    "GOMP_CPU_AFFINITY", "MKL_NUM_THREADS", "MKL_DYNAMIC", "MKL_ENABLE_INSTRUCTIONS",
+    "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "XLA_FLAGS",
 })
-#: Whole families of performance switches (cuDNN, NCCL, oneDNN and cnnb's own).
-RECORDED_ENV_PREFIXES = ("TF_CUDNN_", "TF_ONEDNN_", "ONEDNN_", "DNNL_", "NCCL_", "CNNB_")
+#: Whole families of performance switches (OpenMP and Intel's OpenMP runtime, cuDNN,
+#: NCCL, oneDNN and cnnb's own).
+RECORDED_ENV_PREFIXES = ("OMP_", "KMP_", "TF_CUDNN_", "TF_ONEDNN_", "ONEDNN_", "DNNL_", "NCCL_",
+                         "CNNB_")
 #: A variable or flag whose name contains one of these is never recorded, even
 #: if a list above admits it: the words people use for credentials.
 #: (Not "PRIVATE": --datasets_num_private_threads is a performance flag; "KEY" covers
@@ -127,7 +127,8 @@ def _directory_problem(directory: str) -> str | None:
     while not os.path.exists(existing):     # the writer creates the missing folders
         existing = os.path.dirname(existing)
     if not os.path.isdir(existing):
-        return f"{existing} is not a directory, so nothing can be created in it; choose another path"
+        return (f"{existing} is not a directory, so nothing can be created in it; "
+                "choose another path")
     if os.statvfs(existing).f_flag & os.ST_RDONLY:
         return f"{existing} is on a read-only file system; choose another path"
     if not os.access(existing, os.W_OK | os.X_OK):
@@ -161,7 +162,8 @@ def write_text_atomic(path: str, text: str) -> None:
         os.makedirs(os.path.dirname(real), exist_ok=True)
         _replace_file(real, text, _mode_for(real))
     except OSError as error:
-        reason = _FAILURE_REASONS.get(error.errno, f"{error.strerror or error}: choose another path")
+        reason = _FAILURE_REASONS.get(error.errno,
+                                      f"{error.strerror or error}: choose another path")
         raise OutputError(f"could not write {path}: {reason} (an earlier file there is "
                           "unchanged)") from error
 
@@ -237,6 +239,18 @@ def recorded_env_vars(environ: Mapping[str, str]) -> dict[str, str]:
             for name, value in sorted(environ.items())
             if (name in RECORDED_ENV_NAMES or name.startswith(RECORDED_ENV_PREFIXES))
             and not looks_secret(name)}
+
+
+def masked_options(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Option values as given, except that a secret-looking option (a plugin's
+    ``--api_token``) shows ``***`` and a URL's password is hidden."""
+    return {name: _masked_value(name, value) for name, value in values.items()}
+
+
+def _masked_value(name: str, value: Any) -> Any:
+    if looks_secret(name) and value not in (None, ""):
+        return MASK
+    return _URL_PASSWORD.sub(rf"\1{MASK}@", value) if isinstance(value, str) else value
 
 
 def masked_command(argv: Iterable[str]) -> list[str]:

@@ -139,8 +139,8 @@ def test_reaching_the_accuracy_target_stops_training_without_a_final_evaluation(
     assert "Stopping, as eval accuracy at least 0.0 was reached" in result.out_lines
     assert len(step_lines(result)) == 2
     assert not any(line.startswith("Running final evaluation") for line in result.out_lines)
-    record = json.loads((root / "target.json").read_text())
-    assert record["stop_reason"] and record["global_step"] == 2
+    measured = json.loads((root / "target.json").read_text())["measurements"]
+    assert measured["stop_reason"] and measured["global_step"] == 2
 
 
 @pytest.mark.slow
@@ -202,9 +202,9 @@ def interrupt_after_step_5(tmp_path, signum) -> tuple[int, str]:
         proc.kill()
     out = "".join(seen) + out
     assert proc.returncode == 128 + signum, out + err        # 130 for SIGINT, 143 for SIGTERM
-    record = json.loads((tmp_path / "result.json").read_text())
-    step = record["global_step"]
-    assert record["interrupted"] and step >= 7
+    measured = json.loads((tmp_path / "result.json").read_text())["measurements"]
+    step = measured["global_step"]
+    assert measured["interrupted"] and step >= 7
     assert f"Interrupted ({signum.name})" in out
     assert checkpoints_in(tmp_path / "t") == [step]
     return step, out

@@ -303,13 +303,15 @@ def test_permissions_are_checked_before_and_refused_while_writing():
 
 def test_only_performance_variables_are_recorded_and_never_secret_looking_ones():
     environ = {"TF_ENABLE_ONEDNN_OPTS": "1", "TF_CUDNN_USE_AUTOTUNE": "0", "OMP_NUM_THREADS": "4",
+               "KMP_BLOCKTIME": "0", "OMP_SECRET_HANDSHAKE": "x0",
                "NCCL_DEBUG": "INFO", "CNNB_TRACE_PLUGINS": "1", "XLA_FLAGS": "--xla_cpu",
                "TF_VAR_db_password": "x1", "NCCL_AUTH_TOKEN": "x2", "CNNB_API_KEY": "x3",
                "TF_CUDNN_SECRET": "x4", "AWS_SECRET_ACCESS_KEY": "x5", "HOME": "/root",
                "PATH": "/bin", "TF_SOMETHING_ELSE": "x6", "CUDA_HOME": "/usr/cuda"}
     assert recorded_env_vars(environ) == {
-        "CNNB_TRACE_PLUGINS": "1", "NCCL_DEBUG": "INFO", "OMP_NUM_THREADS": "4",
-        "TF_CUDNN_USE_AUTOTUNE": "0", "TF_ENABLE_ONEDNN_OPTS": "1", "XLA_FLAGS": "--xla_cpu"}
+        "CNNB_TRACE_PLUGINS": "1", "KMP_BLOCKTIME": "0", "NCCL_DEBUG": "INFO",
+        "OMP_NUM_THREADS": "4", "TF_CUDNN_USE_AUTOTUNE": "0", "TF_ENABLE_ONEDNN_OPTS": "1",
+        "XLA_FLAGS": "--xla_cpu"}
 
 
 def test_secret_looking_flag_values_and_url_passwords_are_masked():
@@ -412,7 +414,7 @@ def test_cli_new_result_has_mode_0644_and_no_secret(cli_runs):
 def test_cli_writes_through_a_symlink(cli_runs):
     root, _ = cli_runs
     assert (root / "link.json").is_symlink()
-    assert json.loads((root / "real" / "target.json").read_text())["num_steps"] == 2
+    assert json.loads((root / "real" / "target.json").read_text())["measurements"]["num_steps"] == 2
     assert os.listdir(root / "real") == ["target.json"]
 
 
@@ -421,7 +423,7 @@ def test_cli_dash_prints_the_record_after_the_run(cli_runs):
     out = cli_runs[1][2].out
     total = out.index("total images/sec:")
     record = json.loads(out[out.index("\n{", total) + 1:])
-    assert record["num_steps"] == 2 and record["model"] == "trivial"
+    assert record["measurements"]["num_steps"] == 2 and record["plan"]["model"] == "trivial"
 
 
 def _file_size_limit() -> None:

@@ -192,16 +192,17 @@ def record(runs, result_path) -> dict:
 
 
 def test_result_json_has_the_measurements(record, runs):
-    assert record["num_steps"] == 3 and len(record["step_times"]) == 3
-    assert record["images_per_sec"] == pytest.approx(4 / record["average_wall_time"])
-    timing = perf_timing(4, record["step_times"])
-    assert record["images_per_sec_uncertainty"] == pytest.approx(timing.uncertainty)
-    assert record["images_per_sec_jitter"] == pytest.approx(timing.jitter)
-    assert math.isfinite(record["last_average_loss"])
-    assert record["last_average_loss"] == pytest.approx(losses(runs["accuracy"])[-1], abs=5e-4)
+    measured = record["measurements"]
+    assert measured["num_steps"] == 3 and len(measured["step_times"]) == 3
+    assert measured["images_per_sec"] == pytest.approx(4 / measured["average_wall_time"])
+    timing = perf_timing(4, measured["step_times"])
+    assert measured["images_per_sec_uncertainty"] == pytest.approx(timing.uncertainty)
+    assert measured["images_per_sec_jitter"] == pytest.approx(timing.jitter)
+    assert math.isfinite(measured["last_average_loss"])
+    assert measured["last_average_loss"] == pytest.approx(losses(runs["accuracy"])[-1], abs=5e-4)
     total = next(l for l in runs["accuracy"].out_lines if TOTAL_LINE.match(l))
-    assert total == f"total images/sec: {record['images_per_sec']:.2f}"
-    assert 0 <= record["top_1_accuracy"] <= record["top_5_accuracy"] <= 1
+    assert total == f"total images/sec: {measured['images_per_sec']:.2f}"
+    assert 0 <= measured["top_1_accuracy"] <= measured["top_5_accuracy"] <= 1
 
 
 def test_result_json_has_the_environment(record):
@@ -213,6 +214,7 @@ def test_result_json_has_the_environment(record):
 
 
 def test_result_json_has_every_config_key(record):
-    assert {option.name for option in ALL_OPTIONS} <= set(record)
-    assert (record["model"], record["batch_size"], record["gradient_clip"]) == ("lenet", 4, 1.0)
-    assert record["print_training_accuracy"] is True
+    options = record["config"]["options"]
+    assert {option.name for option in ALL_OPTIONS} <= set(options)
+    assert (options["model"], options["batch_size"], options["gradient_clip"]) == ("lenet", 4, 1.0)
+    assert options["print_training_accuracy"] is True

@@ -41,8 +41,8 @@ def cnnb_step_end(step, stats):
 
 @cnnb.hookimpl
 def cnnb_run_end(result):
-    path = result.get(RESULT_FILE_OPTION)
+    path = result.options.get(RESULT_FILE_OPTION)
     if not path:
         return
     with open(path, "w", encoding="utf-8") as out:
-        json.dump({"images_per_sec": result["images_per_sec"], "steps_seen": _steps_seen}, out)
+        json.dump({"images_per_sec": result.images_per_sec, "steps_seen": _steps_seen}, out)
