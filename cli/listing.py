@@ -25,12 +25,26 @@ def _rows(session: Session, kind: str, patterns=(), scope=None) -> list[dict]:
             continue
         row = {"name": entry.name, "description": entry.description, **entry.metadata,
                "distribution": entry.provider.distribution, "plugin": entry.provider.plugin}
+        if kind == "variable_manager":
+            row.update(_capabilities(entry))
         if entry.scope is not None:
             row["scope"] = entry.scope
         if (entry.name, entry.scope) in conflicts:
             row["conflict"] = True
         rows.append(row)
     return rows
+
+
+def _capabilities(entry) -> dict:
+    """A manager's declared capabilities, defaults filled in (a bad declaration
+    shows as such here, and fails only a run that picks the manager)."""
+    import dataclasses
+    from cnnb.errors import PluginLoadError
+    from cnnb.replication import Capabilities
+    try:
+        return dataclasses.asdict(Capabilities.of(entry))
+    except PluginLoadError:
+        return {"gradient_reduction": f"invalid: {entry.metadata.get('gradient_reduction')!r}"}
 
 
 def _broken_rows(session: Session) -> list[dict]:
@@ -61,6 +75,8 @@ def _emit(rows, broken, as_json: bool, columns: list[tuple[str, str]]) -> None:
 def _cell(value) -> str:
     if value is None:
         return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value)
     if isinstance(value, int) and not isinstance(value, bool) and value >= 10000:
@@ -140,7 +156,11 @@ datasets_command = _simple_listing(
     "dataset", "datasets", "List datasets.",
     [("num_classes", "CLASSES"), ("train_examples", "TRAIN"), ("validation_examples", "VAL")])
 variable_managers_command = _simple_listing(
-    "variable_manager", "variable-managers", "List variable managers (--variable_update).")
+    "variable_manager", "variable-managers", "List variable managers (--variable_update) and "
+    "their capabilities: how they combine gradients (mean, sum, none), whether they take "
+    "--all_reduce_spec, whether they span workers.",
+    [("gradient_reduction", "GRADIENTS"), ("all_reduce_spec", "ALL-REDUCE"),
+     ("multi_worker", "MULTI-WORKER")])
 allreduce_command = _simple_listing(
     "allreduce", "allreduce", "List all-reduce algorithms (--all_reduce_spec).")
 preprocessors_command = _simple_listing(

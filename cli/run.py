@@ -14,10 +14,8 @@ _CLICK_TYPES = {int: click.INT, float: click.FLOAT, str: click.STRING}
 
 def all_options(session: Session) -> tuple[Option, ...]:
     """The core table plus every option plugins add."""
-    from cnnb.option_table import ALL_OPTIONS
-    extra: list[Option] = []
-    session.plugins.hook.cnnb_add_options(options=extra)
-    return ALL_OPTIONS + tuple(extra)
+    from cnnb.api import run_options
+    return run_options(session.plugins)
 
 
 def click_option(option: Option) -> click.Option:
@@ -69,10 +67,10 @@ def make_run_command(ctx: click.Context) -> click.Command:
 
     @click.pass_context
     def run(run_ctx, **values):
-        record = execute(session, options, explicit_values(run_ctx, values))
-        if record.get("interrupted"):
+        result = execute(session, options, explicit_values(run_ctx, values))
+        if result.interrupted:
             # The checkpoint and partial result are saved; exit as the signal asked.
-            number = getattr(signal, str(record.get("stop_reason")), signal.SIGINT)
+            number = getattr(signal, str(result.stop_reason), signal.SIGINT)
             run_ctx.exit(128 + int(number))
 
     return RunCommand(
@@ -88,21 +86,26 @@ def explicit_values(ctx: click.Context, values: dict) -> dict:
             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT}
 
 
-def execute(session: Session, options, raw: dict) -> dict:
-    """Validate, plan (no TensorFlow yet), then run."""
-    from cnnb.config import build_config
-    from cnnb.planning import plan_run, resolve_names
-    plugins = session.plugins
-    table = {option.name: option for option in options}
-    resolve_names(plugins, *(raw.get(name, table[name].default)
-                             for name in ("model", "data_name", "variable_update")))
-    config = build_config(raw, options, visible_gpus=gpu_count, explicit=frozenset(raw))
-    for warning in config.warnings:
-        click.echo(warning, err=True)
-    plugins.hook.cnnb_validate_config(config=config)
-    plan = plan_run(config, plugins)
-    from cnnb.engine.runner import run_benchmark
-    return run_benchmark(plan, plugins, log=_log)
+def parse_run_args(args: list[str], options) -> dict:
+    """The options given in ``args`` (``cnnb run``'s syntax), by name; what
+    :func:`cnnb.api.prepare` uses for a list of arguments."""
+    bool_names = {n for o in options if o.is_flag for n in (o.name, o.kebab)}
+    command = RunCommand("run", params=[click_option(o) for o in options],
+                         bool_names=bool_names)
+    try:
+        with command.make_context("run", list(args)) as ctx:
+            return explicit_values(ctx, ctx.params)
+    except click.UsageError as error:
+        from cnnb.errors import ConfigError
+        raise ConfigError(error.format_message()) from error
+
+
+def execute(session: Session, options, raw: dict):
+    """Check and plan (no TensorFlow yet), then run: :mod:`cnnb.api`'s pipeline."""
+    from cnnb import api
+    plan = api.prepare(raw, plugins=session.plugins, visible_gpus=gpu_count,
+                       warn=lambda line: click.echo(line, err=True))
+    return api.run(plan, log=_log)
 
 
 def gpu_count() -> int:

@@ -28,7 +28,10 @@ class AllReduceContext:
     :ivar reduce_on_cpu: ``--local_parameter_device=cpu`` (the default ``copy``
         algorithm then sums on ``cpu_device``).
     :ivar network_topology: ``--network_topology`` (hierarchical copy).
-    :ivar options: free-form extra settings for vendor algorithms.
+    :ivar options: the values of the run options this algorithm declared
+        (``options=(...)`` in its registration; e.g. a vendor's own
+        ``cnnb_add_options`` flags), by name. Only the declared ones: an
+        algorithm never sees the whole configuration.
     """
 
     devices: tuple
@@ -84,12 +87,13 @@ class AllReduceAlgorithm:
 @dataclasses.dataclass(frozen=True)
 class RangePlan:
     """One range of the spec: the algorithm's registry entry, shards, size limit
-    (elements; -1 = no limit)."""
+    (elements; -1 = no limit), and the values of the options it declared."""
 
     name: str
     entry: Any
     shards: int
     limit: int
+    options: dict = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,20 +118,21 @@ def spec_of(config) -> str:
     return "hierarchical_copy" if config.hierarchical_copy else "copy"
 
 
-def plan_all_reduce(config, registry, devices: tuple) -> AllReducePlan | None:
-    """The all-reduce of a replicated run (None for other modes).
+def plan_all_reduce(config, registry, devices: tuple) -> AllReducePlan:
+    """The all-reduce of a run whose variable manager takes one (planning asks
+    the manager's ``all_reduce_spec`` capability before calling this).
 
     Checks every algorithm name against ``registry`` and rejects GPU-only
     algorithms on ``--device=cpu``, all without TensorFlow.
     """
-    if config.variable_update != "replicated":
-        return None
+    from cnnb.replication import declared_options
     spec = spec_of(config)
     ranges = []
     for item in parse_all_reduce_spec(spec, registry.names()):
         entry = registry.get(item.alg)
         _check_device_kind(entry, config.device, registry)
-        ranges.append(RangePlan(item.alg, entry, item.shards, item.limit))
+        ranges.append(RangePlan(item.alg, entry, item.shards, item.limit,
+                                declared_options(entry, config)))
     context = AllReduceContext(devices=tuple(devices),
                                reduce_on_cpu=config.local_parameter_device == "cpu",
                                network_topology=config.network_topology)

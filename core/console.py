@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 DASHES = "-" * 64
-ALL_REDUCE_MODES = ("replicated", "distributed_all_reduce", "collective_all_reduce")
 
 
 def info_block(plan, tf_version: str) -> list[str]:
@@ -26,23 +25,18 @@ def info_block(plan, tf_version: str) -> list[str]:
         f"Optimizer:   {config.optimizer}",
         f"Variables:   {config.variable_update}",
     ]
-    if config.get("all_reduce_spec") and config.variable_update in ALL_REDUCE_MODES:
+    if config.get("all_reduce_spec") and plan.capabilities.all_reduce_spec:
         lines.append(f"AllReduce:   {config.all_reduce_spec}")
     lines += [f"Note:        {note}" for note in config.notes]
     lines.append("==========")
     return lines
 
 
-def header(config) -> str:
-    loss_name = config.loss_type_to_report.replace("/", " ")
-    text = f"Step\tImg/sec\t{loss_name}"
-    if shows_accuracy(config):
+def header(loss_name: str, show_accuracy: bool) -> str:
+    text = f"Step\tImg/sec\t{loss_name.replace('/', ' ')}"
+    if show_accuracy:
         text += "\ttop_1_accuracy\ttop_5_accuracy"
     return text
-
-
-def shows_accuracy(config) -> bool:
-    return bool(config.print_training_accuracy or config.forward_only)
 
 
 def step_line(step: int, timing, loss: float, accuracy=None) -> str:

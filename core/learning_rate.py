@@ -11,37 +11,59 @@ model's own rate or schedule; warm-up applies to the first two.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any, Callable
 
 from cnnb.rules import parse_piecewise_schedule
+from cnnb.settings import ScheduleSettings
 
 
 @dataclasses.dataclass(frozen=True)
 class ScheduleContext:
-    """What a model's schedule may depend on besides the step and batch."""
+    """What a model's own schedule may depend on besides the step and batch.
 
-    config: Any
-    num_gpus: int
-    variable_update: str
-    train_examples: int
+    :ivar num_devices: towers of the run.
+    :ivar gradient_reduction: the variable manager's (``mean``, ``sum``,
+        ``none``; see :class:`cnnb.replication.Capabilities`). With ``sum``
+        a step moves N times further, which a schedule may compensate.
+    :ivar train_examples: examples in the training set actually used.
+    :ivar options: values of the run options the model declared it reads
+        (``BuilderModel.run_options``).
+    """
+
+    num_devices: int = 1
+    gradient_reduction: str = "mean"
+    train_examples: int = 0
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def gradients_summed(self) -> bool:
+        return self.gradient_reduction == "sum"
 
 
-def make_schedule(config, model, batch_size: int, train_examples: int) -> Callable[[int], float]:
-    """``step -> learning rate`` for this run; ``batch_size`` is images per global step."""
-    per_epoch = train_examples / batch_size
-    if config["piecewise_learning_rate_schedule"]:
-        rates, epochs = parse_piecewise_schedule(config["piecewise_learning_rate_schedule"])
+def schedule_context(plan) -> ScheduleContext:
+    """The context of ``plan``'s model schedule (options: only those it declared)."""
+    names = getattr(plan.model, "run_options", ())
+    return ScheduleContext(len(plan.devices), plan.capabilities.gradient_reduction,
+                           plan.dataset.train_examples,
+                           {name: plan.config[name] for name in names if name in plan.config})
+
+
+def make_schedule(settings: ScheduleSettings, model, batch_size: int,
+                  context: ScheduleContext) -> Callable[[int], float]:
+    """``step -> learning rate``; ``batch_size`` is images per global step."""
+    per_epoch = context.train_examples / batch_size
+    if settings.piecewise:
+        rates, epochs = parse_piecewise_schedule(settings.piecewise)
         boundaries = [int(e * per_epoch) - 1 for e in epochs]
         base = _piecewise(boundaries, rates)
         initial = rates[0]
-    elif config["init_learning_rate"] is not None:
-        base = _decayed(config, per_epoch)
-        initial = config["init_learning_rate"]
+    elif settings.init_learning_rate is not None:
+        base = _decayed(settings, per_epoch)
+        initial = settings.init_learning_rate
     else:
-        context = ScheduleContext(config, config["num_gpus"], config["variable_update"],
-                                  train_examples)
         return lambda step: model.learning_rate_at(step, batch_size, context)
-    warmup_steps = int(per_epoch * config["num_learning_rate_warmup_epochs"])
+    warmup_steps = int(per_epoch * settings.warmup_epochs)
     if warmup_steps <= 0:
         return base
     return lambda step: initial * step / warmup_steps if step < warmup_steps else base(step)
@@ -57,10 +79,10 @@ def _piecewise(boundaries: list[int], rates: list[float]) -> Callable[[int], flo
     return rate
 
 
-def _decayed(config, per_epoch: float) -> Callable[[int], float]:
-    initial = config["init_learning_rate"]
-    if not config["num_epochs_per_decay"]:
+def _decayed(settings: ScheduleSettings, per_epoch: float) -> Callable[[int], float]:
+    initial = settings.init_learning_rate
+    if not settings.num_epochs_per_decay:
         return lambda step: initial
-    decay_steps = int(per_epoch * config["num_epochs_per_decay"])
-    factor, floor = config["learning_rate_decay_factor"], config["minimum_learning_rate"]
+    decay_steps = int(per_epoch * settings.num_epochs_per_decay)
+    factor, floor = settings.decay_factor, settings.minimum_learning_rate
     return lambda step: max(initial * factor ** (step // decay_steps), floor)

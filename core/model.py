@@ -15,8 +15,9 @@ from typing import Any, Callable
 from cnnb.builder import ConvNetBuilder
 from cnnb.shapes import Shape, ShapeBackend
 
-#: ``schedule(global_step, batch_size, context) -> learning rate``; context has
-#: ``num_gpus``, ``variable_update``, ``train_examples``, ``config``.
+#: ``schedule(global_step, batch_size, context) -> learning rate``; context is a
+#: :class:`cnnb.learning_rate.ScheduleContext` (devices, gradient reduction,
+#: training examples, and the values of the model's ``run_options``).
 Schedule = Callable[[int, int, Any], float]
 
 
@@ -45,6 +46,7 @@ class BuilderModel:
     display_name: str | None = None          # the predecessor's get_model_name()
     skip_final_affine: bool = False
     aux_loss_weight: float = 0.4
+    run_options: tuple = ()                  # run options its schedule reads (context.options)
 
     def build_network(self, cnn: ConvNetBuilder, num_classes: int) -> Any:
         """Run the layers, then the final linear layer of ``num_classes`` outputs."""

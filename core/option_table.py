@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from cnnb.options import NO_TF2, PLANNED, Option, lower_case, upper_case
 
-VARIABLE_UPDATES = ("parameter_server", "replicated", "independent", "distributed_replicated",
-                    "distributed_all_reduce", "collective_all_reduce", "horovod")
 RESIZE_METHODS = ("nearest", "bilinear", "bicubic", "area", "round_robin", "crop")
 
 
@@ -45,6 +43,8 @@ CORE_OPTIONS: tuple[Option, ...] = (
        "exponentially weighted average with this alpha.", min=0.0, max=1.0),
     _o("forward_only", bool, False, "Inference only: no loss, no gradients."),
     _o("print_training_accuracy", bool, False, "Print top-1/top-5 accuracy in step lines."),
+    _o("allow_nonfinite_loss", bool, False, "Keep training when the loss becomes NaN or inf "
+       "(by default the run stops there with exit status 1)."),
     _o("result_json", str, None, "Write the run's result record to this JSON file (atomically).",
        group="output"),
     # Devices and TF runtime.
@@ -83,10 +83,10 @@ CORE_OPTIONS: tuple[Option, ...] = (
        choices=("base_loss", "total_loss")),
     _o("single_l2_loss_op", bool, False, "Compute the L2 loss as one op over all variables."),
     # Variables and devices across towers.
-    _o("variable_update", str, "parameter_server", "How variables are shared between devices: "
-       "parameter_server (one copy, gradients averaged), replicated (a copy per device, "
-       "gradients summed by all-reduce), independent (no sharing).",
-       choices=VARIABLE_UPDATES),
+    _o("variable_update", str, "parameter_server", "Variable manager: how variables are shared "
+       "between devices, e.g. parameter_server (one copy, gradients averaged), replicated (a "
+       "copy per device, gradients summed by all-reduce), independent (no sharing); installed "
+       "plugins add more: see 'cnnb variable-managers'."),
     _o("local_parameter_device", str, "gpu", "Device holding the parameter-server variables.",
        choices=("cpu", "gpu"), normalize=lower_case),
     # Data.
@@ -97,7 +97,9 @@ CORE_OPTIONS: tuple[Option, ...] = (
     _o("resize_method", str, "bilinear", "Image resize method for real data (round_robin: by "
        "position in the batch; crop: central crop or pad, no interpolation).",
        choices=RESIZE_METHODS),
-    _o("distortions", bool, True, "Random crops and colour distortions of real training data."),
+    _o("distortions", bool, False, "Distort real training images: random colour changes of "
+       "ImageNet-style data (imagenet, imagefolder; their random crop and flip happen either "
+       "way) and CIFAR-10's pad, random crop and flip. Off by default, as in the predecessor."),
     _o("distort_color_in_yiq", bool, True, "Colour distortions in YIQ space (real data)."),
     _o("fuse_decode_and_crop", bool, True, "Decode and crop JPEGs in one op (real data)."),
     _o("ml_perf", bool, False, "MLPerf-style preprocessing (mean subtraction, no bbox)."),
@@ -109,7 +111,8 @@ _FP16 = "reduced precision"
 _PROFILE = "tracing and profiling"
 _DATA = "real datasets"
 
-PLANNED_OPTIONS: tuple[Option, ...] = (
+# Evaluation, checkpoints and summaries.
+EVALUATION_OPTIONS: tuple[Option, ...] = (
     _o("eval", bool, False, "Evaluate the latest (or the given) checkpoint of --train_dir "
        "instead of training.", group="evaluation"),
     _o("eval_batch_size", int, 0, "Evaluation batch size per device (0: --batch_size).", min=0,
@@ -146,6 +149,10 @@ PLANNED_OPTIONS: tuple[Option, ...] = (
        group="checkpoints"),
     _o("summary_verbosity", int, 0, "Summaries: 0 none, 1 scalars, 2 + variable histograms, "
        "3 + every variable and optimizer slot.", min=0, max=3, group="checkpoints"),
+)
+
+# Features still being built: rejected with what they wait for (status PLANNED).
+PLANNED_FEATURE_OPTIONS: tuple[Option, ...] = (
     _planned("backbone_model_path", str, None, "Backbone checkpoint (ssd300).", _EVAL),
     _planned("freeze_when_forward_only", bool, False, "Freeze the inference graph.", _PROFILE),
     _planned("trt_mode", str, "", "TF-TRT precision.", _PROFILE,
@@ -162,6 +169,10 @@ PLANNED_OPTIONS: tuple[Option, ...] = (
     _planned("fp16_enable_auto_loss_scale", bool, False, "Automatic loss scaling.", _FP16),
     _planned("fp16_inc_loss_scale_every_n", int, 1000, "Loss-scale growth period.", _FP16, min=1),
     _planned("compact_gradient_transfer", bool, True, "fp16 gradients in all-reduce.", _FP16),
+)
+
+# Several devices and workers: the all-reduce (active) and the cluster (planned).
+MULTI_DEVICE_OPTIONS: tuple[Option, ...] = (
     _o("all_reduce_spec", str, None, "Replicated mode: all-reduce algorithm(s) by gradient "
        "size, ALG[#SHARDS][:LIMIT:ALG[#SHARDS]...], e.g. xring, xring#2, pscpu:32k:xring; "
        "LIMIT counts elements (not bytes), K/M/G/T = 2^10/2^20/2^30/2^40. ALG: see "
@@ -195,6 +206,10 @@ PLANNED_OPTIONS: tuple[Option, ...] = (
     _planned("horovod_device", str, "", "Horovod all-reduce device.", _MULTI),
     _planned("gpu_memory_frac_for_testing", float, 0, "GPU memory fraction.", _MULTI,
              min=0, max=1),
+)
+
+# The tf.data input pipeline of real data.
+INPUT_PIPELINE_OPTIONS: tuple[Option, ...] = (
     _o("datasets_use_prefetch", bool, True, "Prefetch input batches to the (GPU) device."),
     _o("datasets_num_private_threads", int, None, "Threads of a private tf.data thread pool.",
        min=1),
@@ -244,4 +259,6 @@ NO_TF2_OPTIONS: tuple[Option, ...] = (
     _no_tf2("ml_perf_compliance_logging", bool, False, "mlperf_compliance targets MLPerf v0.5."),
 )
 
-ALL_OPTIONS: tuple[Option, ...] = CORE_OPTIONS + PLANNED_OPTIONS + NO_TF2_OPTIONS
+ALL_OPTIONS: tuple[Option, ...] = (CORE_OPTIONS + EVALUATION_OPTIONS + PLANNED_FEATURE_OPTIONS
+                                    + MULTI_DEVICE_OPTIONS + INPUT_PIPELINE_OPTIONS
+                                    + NO_TF2_OPTIONS)

@@ -18,13 +18,24 @@ from cnnb.devices import tower_devices
 from cnnb.errors import ConfigError
 from cnnb.keras_model import as_model, is_external_model_name, resolve_external
 from cnnb.registry import Entry, Provider
+from cnnb.replication import (Capabilities, ReplicationSettings, check_all_reduce_flags,
+                              check_variable_update, declared_options)
 from cnnb.rules import EVAL_DURING_TRAINING_FLAGS
+from cnnb.settings import Settings, settings_from_flags
 
 DEFAULT_NUM_BATCHES = 100
 
 
 @dataclasses.dataclass(frozen=True)
 class RunPlan:
+    """Everything decided about a run before TensorFlow starts.
+
+    Engine components get their own typed parts: ``settings`` (optimizer,
+    loss, loop, schedule, checkpoints, ...), ``replication`` (the variable
+    manager's) and ``all_reduce``. ``config``, the flags as given, is kept for
+    the result record and the info block, not for components to dig in.
+    """
+
     config: RunConfig
     model: Any                  # a cnnb.model.BuilderModel or cnnb.keras_model.KerasModel
     model_entry: Any            # its registry Entry
@@ -48,6 +59,10 @@ class RunPlan:
     eval_every_n_steps: int | None = None
     eval_at_steps: frozenset = frozenset()
     all_reduce: Any = None      # cnnb.allreduce.AllReducePlan (replicated mode) or None
+    capabilities: Capabilities = Capabilities()     # the variable manager's
+    replication: ReplicationSettings | None = None  # what the variable manager gets
+    settings: Settings = Settings()
+    plugins: Any = dataclasses.field(default=None, compare=False, repr=False)  # cnnb.api's
 
     @property
     def eval_batch_size(self) -> int:
@@ -79,7 +94,7 @@ def resolve_names(plugins, model: str, data_name: str | None, variable_update: s
             models.get(model)          # raises with close matches
         if all((model, scope) in models.conflicts() for scope in scopes):
             models.get(model, scopes.pop())    # raises, naming both providers
-        return None, None, plugins.registry("variable_manager").get(variable_update)
+        return None, None, variable_manager_entry(plugins, variable_update)
     datasets = plugins.registry("dataset")
     name = infer_dataset_name(datasets, data_name, None if data_dir is _UNKNOWN else data_dir)
     dataset = datasets.get(name).load()
@@ -88,7 +103,14 @@ def resolve_names(plugins, model: str, data_name: str | None, variable_update: s
     else:
         model_entry = plugins.registry("model").get(
             model, dataset.model_scope, context=f" for dataset '{dataset.name}'")
-    return dataset, model_entry, plugins.registry("variable_manager").get(variable_update)
+    return dataset, model_entry, variable_manager_entry(plugins, variable_update)
+
+
+def variable_manager_entry(plugins, name: str) -> Entry:
+    """The registered manager ``name``; the predecessor's modes cnnb lacks say so."""
+    registry = plugins.registry("variable_manager")
+    check_variable_update(name, registry)
+    return registry.get(name, context=" (--variable_update)")
 
 
 def external_model_entry(name: str) -> Entry:
@@ -122,8 +144,22 @@ def plan_run(config: RunConfig, plugins) -> RunPlan:
         devices=tower_devices(config.device, config.num_gpus, config.gpu_indices),
         image_size=dataset.image_size or model.image_size, data_dir=config.data_dir)
     return dataclasses.replace(plan, **_data_fields(plan, plugins), **_eval_fields(plan),
-                               all_reduce=plan_all_reduce(config, plugins.registry("allreduce"),
-                                                          plan.devices))
+                               **_replication_fields(plan, plugins))
+
+
+def _replication_fields(plan: RunPlan, plugins) -> dict:
+    """The manager's capabilities, checked against the flags, and its settings
+    (the all-reduce plan only for a manager that takes one)."""
+    config, entry = plan.config, plan.variable_manager
+    capabilities = Capabilities.of(entry)
+    check_all_reduce_flags(config, entry, capabilities, plugins.registry("variable_manager"))
+    all_reduce = None
+    if capabilities.all_reduce_spec:
+        all_reduce = plan_all_reduce(config, plugins.registry("allreduce"), plan.devices)
+    replication = ReplicationSettings(plan.devices, config.gradient_clip, all_reduce,
+                                      options=declared_options(entry, config))
+    return {"capabilities": capabilities, "replication": replication, "all_reduce": all_reduce,
+            "settings": settings_from_flags(config)}
 
 
 def infer_dataset_name(datasets, data_name: str | None, data_dir: str | None) -> str:
@@ -167,20 +203,34 @@ def _data_fields(plan: RunPlan, plugins) -> dict:
 
 
 def _eval_fields(plan: RunPlan) -> dict:
-    """Evaluation batch size, batches and epochs, and when training evaluates."""
+    """Evaluation batch size, batches and epochs, and when training evaluates.
+
+    --num_eval_batches or --num_eval_epochs say how long an evaluation is.
+    Without them real data gets one pass over its validation set:
+    ceil(validation examples / evaluation batch) batches, the last one
+    completed with the first images again. (The predecessor used the training
+    values, so a 300-batch run evaluated 38,400 images of a 500-image set.)
+    --eval with --num_batches or --num_epochs still evaluates that many, as the
+    predecessor did; synthetic data, which has no validation set, keeps the
+    training values too. In --eval mode the run's batches are the evaluation's.
+    """
     config = plan.config
     if plan.mode not in (EVALUATION, TRAINING_AND_EVALUATION):
         return {}
     per_device = config.eval_batch_size or plan.batch_size_per_device
     eval_batch = per_device * config.num_gpus
     given = (config.num_eval_batches, config.num_eval_epochs)
-    if given == (None, None):            # the predecessor: the training values
-        given = (config.num_batches, config.num_epochs)
+    training_values = (config.num_batches, config.num_epochs)
+    if given == (None, None):
+        asked = plan.mode == EVALUATION and training_values != (None, None)
+        given = training_values if plan.synthetic or asked else (None, 1.0)
     batches, epochs = batches_and_epochs(*given, eval_batch, plan.dataset.validation_examples)
-    return {"eval_batch_size_per_device": per_device, "num_eval_batches": batches,
-            "num_eval_epochs": epochs, **eval_schedule(config, plan.batch_size,
-                                                       plan.dataset.train_examples,
-                                                       plan.num_epochs)}
+    fields = {"eval_batch_size_per_device": per_device, "num_eval_batches": batches,
+              "num_eval_epochs": epochs}
+    if plan.mode == EVALUATION:
+        return {**fields, "num_batches": batches, "num_epochs": epochs}
+    return {**fields, **eval_schedule(config, plan.batch_size, plan.dataset.train_examples,
+                                      plan.num_epochs)}
 
 
 def eval_schedule(config, batch_size: int, train_examples: int, num_epochs: float) -> dict:
@@ -216,7 +266,11 @@ def parse_list(text: str, kind, flag: str, what: str) -> list:
 
 
 def batches_and_epochs(num_batches, num_epochs, batch_size: int, examples: int):
-    """(batches, epochs): one given, the other derived; neither means 100 batches."""
+    """(batches, epochs): one given, the other derived; neither means 100 batches.
+
+    Epochs become batches rounding up (``ceil(epochs * examples / batch)``, as
+    the predecessor), so every example is seen; ``examples`` is what the data
+    actually holds (see ``DatasetSpec.bind``)."""
     if num_batches is not None and num_epochs is not None:
         raise ConfigError("--num_batches and --num_epochs cannot both be given; pick one.")
     if num_epochs is not None:

@@ -100,8 +100,12 @@ def discover(blocked: tuple[str, ...] = ()) -> list[PluginInfo]:
     return sorted(infos, key=lambda info: (info.distribution != OWN_DISTRIBUTION, info.name))
 
 
-def load_plugins(blocked: tuple[str, ...] = ()) -> Plugins:
-    """Import every plugin module with stevedore and fill the registries."""
+def load_plugins(blocked: tuple[str, ...] = (), extra: tuple = ()) -> Plugins:
+    """Import every plugin module with stevedore and fill the registries.
+
+    ``extra``: plugin objects registered in-process (modules or objects with
+    ``@cnnb.hookimpl`` functions), e.g. a test's plugin that is not installed;
+    they are attributed to distribution "unknown" in listings."""
     infos = discover(blocked)
     by_name = {info.name: info for info in infos}
 
@@ -121,6 +125,8 @@ def load_plugins(blocked: tuple[str, ...] = ()) -> Plugins:
             info.module = extension.plugin
         except Exception as error:     # a malformed hook implementation
             info.error = error
+    for plugin in extra:
+        pm.register(plugin)
     pm.check_pending()
     if os.environ.get("CNNB_TRACE_PLUGINS", "") not in ("", "0"):
         pm.trace.root.setwriter(print)

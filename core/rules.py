@@ -12,9 +12,6 @@ import re
 
 from cnnb.errors import ConfigError
 
-LOCAL_VARIABLE_UPDATES = ("parameter_server", "replicated", "independent")
-
-
 def check_rules(values: dict) -> None:
     for rule in RULES:
         rule(values)
@@ -61,13 +58,6 @@ def warmup_needs_explicit_rate(v: dict) -> None:
                           "--piecewise_learning_rate_schedule.")
 
 
-def in_process_variable_updates(v: dict) -> None:
-    if v["variable_update"] not in LOCAL_VARIABLE_UPDATES:
-        raise ConfigError(f"--variable_update={v['variable_update']} is not available in cnnb "
-                          "yet (multi-worker runs are still being built); use parameter_server, "
-                          "replicated or independent.")
-
-
 def parse_piecewise_schedule(text: str) -> tuple[list[float], list[float]]:
     """'LR0;E1;LR1;...' -> (rates, boundary epochs); an even part count is an error."""
     parts = text.split(";")
@@ -86,7 +76,7 @@ def parse_piecewise_schedule(text: str) -> tuple[list[float], list[float]]:
 
 
 RULES = (nchw_needs_gpu, batches_or_epochs, piecewise_schedule_alone, decay_flags_together,
-         warmup_needs_explicit_rate, in_process_variable_updates)
+         warmup_needs_explicit_rate)
 
 
 # Evaluation and checkpoints (the predecessor's BenchmarkCNN.__init__ checks).
@@ -131,30 +121,32 @@ def one_checkpoint_period(v: dict) -> None:
 
 def train_dir_is_a_directory(v: dict) -> None:
     """A checkpoint path (``.../model.ckpt-N``, the predecessor's pattern) is only
-    for --eval: training would make a directory of that name."""
+    for --eval: training would make a directory of that name. A regular file
+    (or one on the way to the directory) fails here, before minutes of training
+    end in an unwritable checkpoint."""
     train_dir = v["train_dir"]
-    if train_dir and not v["eval"] and re.search(r"ckpt-\d+$", train_dir) \
-            and not os.path.isdir(train_dir):
-        raise ConfigError(f"--train_dir={v['train_dir']} names a checkpoint; training needs the "
+    if not train_dir:
+        return
+    if not v["eval"] and re.search(r"ckpt-\d+$", train_dir) and not os.path.isdir(train_dir):
+        raise ConfigError(f"--train_dir={train_dir} names a checkpoint; training needs the "
                           "directory (only --eval accepts one checkpoint's path).")
+    existing = train_dir              # then its nearest existing parent (none: gs://...)
+    while existing and not os.path.lexists(existing):
+        existing = os.path.dirname(existing.rstrip(os.sep))
+    if existing and not os.path.isdir(existing):
+        wanted = ("the checkpoints' directory or one model.ckpt-N path (without .index)"
+                  if v["eval"] else "a directory for the checkpoints (it is created if missing)")
+        raise ConfigError(f"--train_dir={train_dir}: {existing} is a file, not a directory; "
+                          f"give {wanted}.")
 
 
 RULES += (eval_mode_alone, one_eval_during_training, one_checkpoint_period,
           train_dir_is_a_directory)
 
 
-# Several devices and the all-reduce (predecessor.md §3, §4).
-_REPLICATED_ONLY = ("all_reduce_spec", "gradient_repacking", "agg_small_grads_max_bytes",
-                    "hierarchical_copy")
-
-
-def replicated_only_flags(v: dict) -> None:
-    given = ["--" + name for name in _REPLICATED_ONLY if v[name]]
-    if given and v["variable_update"] != "replicated":
-        verb, them = ("applies", "it") if len(given) == 1 else ("apply", "them")
-        raise ConfigError(f"{', '.join(given)} {verb} only to --variable_update=replicated (this "
-                          f"run uses {v['variable_update']}); add --variable_update=replicated "
-                          f"or leave {them} out.")
+# Several devices and the all-reduce (predecessor.md §3, §4). Which variable
+# managers take the all-reduce flags is their declared capability, checked
+# when the run is planned (cnnb.replication.check_all_reduce_flags).
 
 
 def all_reduce_spec_grammar(v: dict) -> None:
@@ -189,5 +181,5 @@ def xla_compile_one_device(v: dict) -> None:
                           "works).")
 
 
-RULES += (replicated_only_flags, all_reduce_spec_grammar, hierarchical_copy_devices,
+RULES += (all_reduce_spec_grammar, hierarchical_copy_devices,
           gpu_indices_per_device, xla_compile_one_device)

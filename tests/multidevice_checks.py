@@ -223,18 +223,22 @@ def _manager(name, devices, optimizer="momentum", parameter_device="gpu"):
     from cnnb.config import build_config
     from cnnb.engine.network import Network
     from cnnb.engine.optimizers import make_optimizer
-    from cnnb.engine.variables import ManagerSettings
     from cnnb.option_table import ALL_OPTIONS
     from cnnb.plugins.variable_managers import local
+    from cnnb.replication import ReplicationSettings
+    from cnnb.settings import settings_from_flags
     config = build_config({"device": "cpu", "num_gpus": len(devices), "optimizer": optimizer,
                            "variable_update": name}, ALL_OPTIONS)
     all_reduce = _plan("xring", devices) if name == "replicated" else None
     classes = {"parameter_server": local.ParameterServer, "replicated": local.Replicated,
                "independent": local.Independent}
-    manager = classes[name](devices, ManagerSettings(parameter_device, None, all_reduce))
+    settings = ReplicationSettings(tuple(devices), None, all_reduce,
+                                   options={"local_parameter_device": parameter_device})
+    manager = classes[name](settings)
     model = _tiny_model()
     manager.create_towers(lambda device, i: Network(model, 5, 8, "NHWC", device, f"v{i}/"))
-    manager.create_optimizers(lambda variables: make_optimizer(config, variables))
+    optimizer_settings = settings_from_flags(config).optimizer
+    manager.create_optimizers(lambda variables: make_optimizer(optimizer_settings, variables))
     return manager, config
 
 
@@ -270,13 +274,16 @@ def _check_replicated_step(devices):
     """One replicated step keeps the copies equal; only tower 0's batch-norm
     statistics move; sync_copies copies tower 0 to the others."""
     from cnnb.engine.step import make_train_step
+    from cnnb.settings import settings_from_flags
     from cnnb.engine.synthetic import SyntheticInputs
     manager, config = _manager("replicated", devices)
     first, second = manager.towers
     assert all(np.array_equal(a, b) for a, b in zip(_values(first.trainable_variables),
                                                     _values(second.trainable_variables)))
     before = _values(first.trainable_variables)
-    step = make_train_step(manager, SyntheticInputs(devices, 2, 8, 5, "NHWC"), config, False)
+    settings = settings_from_flags(config)
+    step = make_train_step(manager, SyntheticInputs(devices, 2, 8, 5, "NHWC"), settings.step,
+                           settings.loss)
     float(step(np.float32(0.1))["loss"])
     after = _values(first.trainable_variables)
     assert any(not np.array_equal(a, b) for a, b in zip(before, after)), "nothing was trained"

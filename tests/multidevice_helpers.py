@@ -1,8 +1,9 @@
 """Helpers of the multi-device tests (not a test module).
 
-* :func:`install_test_plugins`: installs the two test distributions,
-  ``tests/plugins/varupdate_check`` (the predecessor's variable-update check)
-  and ``tests/plugins/acme_allreduce`` (the example vendor all-reduce), once
+* :func:`install_test_plugins`: installs the test distributions,
+  ``tests/plugins/varupdate_check`` (the predecessor's variable-update check),
+  ``tests/plugins/acme_allreduce`` (the example vendor all-reduce) and
+  ``tests/plugins/acme_manager`` (a third-party variable manager), once
   per session into a temporary ``--target`` directory for children's
   PYTHONPATH; never into the project's environment.
 * :func:`simulate_losses`: the closed form of the variable-update check.
@@ -19,7 +20,8 @@ import sys
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
-TEST_DISTRIBUTIONS = (TESTS / "plugins" / "varupdate_check", TESTS / "plugins" / "acme_allreduce")
+TEST_DISTRIBUTIONS = (TESTS / "plugins" / "varupdate_check", TESTS / "plugins" / "acme_allreduce",
+                      TESTS / "plugins" / "acme_manager")
 _INSTALLED: dict[str, Path] = {}
 
 #: the variable-update check's inputs: 127.5 * arange(16) normalized to [-1, 1] scale
@@ -27,7 +29,7 @@ VALUES = [float(x) for x in range(-1, 15)]
 
 
 def install_test_plugins(tmp_path_factory) -> Path:
-    """The directory holding both installed test distributions (cached per session).
+    """The directory holding the installed test distributions (cached per session).
 
     Sources are copied first so the in-tree build leaves no build/ or egg-info."""
     if "path" in _INSTALLED:

@@ -8,11 +8,14 @@ import pytest
 
 from cnnb.config import build_config
 from cnnb.errors import ConfigError
-from cnnb.learning_rate import make_schedule
+from cnnb.learning_rate import ScheduleContext
+from cnnb.learning_rate import make_schedule as make_schedule_from_settings
 from cnnb.option_table import ALL_OPTIONS
 from cnnb.planning import batches_and_epochs
 from cnnb.plugins.models.resnet import IMAGENET as RESNETS
 from cnnb.plugins.models.simple import IMAGENET as SIMPLE
+from cnnb.plugins.variable_managers import MANAGERS
+from cnnb.settings import ScheduleSettings
 
 IMAGENET_TRAIN = 1281167
 DEFAULTS = {option.name: option.default for option in ALL_OPTIONS}
@@ -27,6 +30,20 @@ def raw_config(**flags):
     """Flag values without the cross-option rules, for multi-GPU cases the rules
     do not allow yet; ``make_schedule`` only reads values."""
     return {**DEFAULTS, **flags}
+
+
+def make_schedule(flags, model, batch_size: int, train_examples: int):
+    """The schedule of a run with these flag values, as planning translates
+    them: the learning-rate flags as settings, the device count and the
+    variable manager's declared gradient reduction as the model's context."""
+    settings = ScheduleSettings(
+        flags["piecewise_learning_rate_schedule"], flags["init_learning_rate"],
+        flags["num_epochs_per_decay"], flags["learning_rate_decay_factor"],
+        flags["minimum_learning_rate"], flags["num_learning_rate_warmup_epochs"])
+    reduction = MANAGERS[flags["variable_update"]][2]["gradient_reduction"]
+    options = {name: flags[name] for name in model.run_options}
+    context = ScheduleContext(flags["num_gpus"], reduction, train_examples, options)
+    return make_schedule_from_settings(settings, model, batch_size, context)
 
 
 def assert_rates(schedule, expected: dict):

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from cnnb.config import build_config
-from cnnb.learning_rate import make_schedule
+from cnnb.learning_rate import ScheduleContext, make_schedule, schedule_context
+from cnnb.settings import settings_from_flags
 from cnnb.option_table import ALL_OPTIONS
 from cnnb.planning import plan_run
 from cnnb.pluginmanager import load_plugins
@@ -44,8 +45,10 @@ def config(**flags):
 
 
 def schedule_of(plugins, name, batch, scope="cifar10", **flags):
-    return make_schedule(config(model=name, **flags), model(plugins, name, scope), batch,
-                         CIFAR_TRAIN)
+    """The model's schedule as a one-device run with these flags gets it."""
+    settings = settings_from_flags(config(model=name, **flags)).schedule
+    return make_schedule(settings, model(plugins, name, scope), batch,
+                         ScheduleContext(train_examples=CIFAR_TRAIN))
 
 
 def assert_rates(schedule, expected: dict):
@@ -111,8 +114,8 @@ def test_the_dataset_chooses_the_model_variant(plugins, data_name, size, batch, 
     flags = {"model": "alexnet", **({"data_name": data_name} if data_name else {})}
     plan = plan_run(config(**flags), plugins)
     assert (plan.image_size, plan.batch_size_per_device) == (size, batch)
-    schedule = make_schedule(plan.config, plan.model, plan.batch_size,
-                             plan.dataset.train_examples)
+    schedule = make_schedule(plan.settings.schedule, plan.model, plan.batch_size,
+                             schedule_context(plan))
     assert schedule(0) == pytest.approx(first_rate)
 
 

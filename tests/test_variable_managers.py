@@ -51,6 +51,8 @@ def test_variable_update_losses_match_the_predecessor(cnnb_batch, plugins_env, t
         (_check_run(tmp_path, "replicated", 2, "--all_reduce_spec=psgpu",
                     "--gradient_repacking=2"), REPLICATED_LOSSES),
         (_check_run(tmp_path, "independent"), simulate_losses("independent", 2, 2, 4)),
+        # a third party's manager (tests/plugins/acme_manager): copies + averaged gradients
+        (_check_run(tmp_path, "acme_mirror"), PS_LOSSES),
     ]
     results = cnnb_batch([args for args, _ in cases], env=plugins_env)
     for (args, expected), result in zip(cases, results):

@@ -9,6 +9,8 @@ predecessor, replicated mode accepts multi-range specs (``pscpu:32k:xring``).
 
 from __future__ import annotations
 
+import dataclasses
+
 from cnnb.allreduce_spec import split_by_limits
 from cnnb.engine import packing
 from cnnb.errors import CnnbError
@@ -57,6 +59,8 @@ class SpecAllReduce:
 def _instantiate(range_plan, context):
     """The range's algorithm object; its constructor may reject the context."""
     algorithm_class = range_plan.entry.load()
+    if range_plan.options:
+        context = dataclasses.replace(context, options=dict(range_plan.options))
     return algorithm_class(context, range_plan.shards)
 
 

@@ -4,11 +4,13 @@ Between timed steps the loop calls the run's *step events* (checkpoint saves,
 summaries, evaluation during training); their time counts in the run's
 elapsed time but never in a step's time. A stop request (Ctrl-C, SIGTERM) or
 an event's reason to stop (an accuracy target reached) ends the loop after
-the current step.
+the current step. A NaN or infinite loss ends it too (the model diverged:
+later steps would time garbage), unless ``allow_nonfinite_loss`` is set.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Callable, Protocol
 
@@ -27,7 +29,8 @@ class StepEvent(Protocol):
 
 class LoopResult:
     """What the timed loop measured. ``interrupted``: a signal stopped it early;
-    ``stop_reason``: an event ended training (e.g. the accuracy target)."""
+    ``stop_reason``: why training ended early (an event such as the accuracy
+    target, or the loss diverging); ``diverged``: the loss became NaN or inf."""
 
     def __init__(self, global_step: int = 0):
         self.step_times: list[float] = []
@@ -37,28 +40,37 @@ class LoopResult:
         self.interrupted = False
         self.stop_reason: str | None = None
         self.global_step = global_step
-        self.evaluation = None      # the last EvalResult of training + evaluation
+        self.diverged = False
 
 
-def warm_up(step, schedule, count: int, log, first_global_step: int = 0, stop=None) -> int:
+def warm_up(step, schedule, count: int, log, first_global_step: int = 0, stop=None,
+            allow_nonfinite_loss: bool = False) -> tuple[int, str | None]:
     """Untimed steps; they advance the global step, as in the predecessor.
-    Returns the global step after them."""
+    Returns the global step after them, and why they diverged (or None)."""
     log("Running warm up")
     done = 0
     while done < count and not (stop is not None and stop.requested):
-        float(step(tf.constant(schedule(first_global_step + done), tf.float32))["loss"])
+        loss = float(step(tf.constant(schedule(first_global_step + done), tf.float32))["loss"])
         done += 1
+        if not (allow_nonfinite_loss or math.isfinite(loss)):
+            return first_global_step + done, divergence(loss, first_global_step + done)
     log("Done warm up")
-    return first_global_step + done
+    return first_global_step + done, None
+
+
+def divergence(loss: float, global_step: int) -> str:
+    """The one line a diverged run ends with."""
+    return (f"the loss became {loss} at global_step {global_step} (warm-up included): the model "
+            "diverged; lower the learning rate, or pass --allow_nonfinite_loss to keep timing.")
 
 
 def timed_loop(step, schedule, plan, first_global_step: int, hook, log,
                num_steps: int | None = None, events: tuple[StepEvent, ...] = (),
                stop=None) -> LoopResult:
     """``num_steps`` timed steps (default ``plan.num_batches``) from ``first_global_step``."""
-    config, result = plan.config, LoopResult(first_global_step)
-    show_accuracy = console.shows_accuracy(config)
-    log(console.header(config))
+    settings, result = plan.settings.loop, LoopResult(first_global_step)
+    show_accuracy = settings.show_accuracy
+    log(console.header(settings.loss_name, show_accuracy))
     start = time.perf_counter()
     for index in range(plan.num_batches if num_steps is None else num_steps):
         if stop is not None and stop.requested:
@@ -68,6 +80,10 @@ def timed_loop(step, schedule, plan, first_global_step: int, hook, log,
             break
         values = _timed_step(step, schedule, result, show_accuracy)
         _report(index + 1, result, plan, hook, log)
+        if not (settings.allow_nonfinite_loss or math.isfinite(values["loss"])):
+            result.diverged = True
+            result.stop_reason = divergence(values["loss"], result.global_step)
+            break
         result.stop_reason = _run_events(events, index + 1, result.global_step, values)
         if result.stop_reason:
             break
@@ -97,11 +113,11 @@ def _run_events(events, local_step: int, global_step: int, values: dict) -> str 
 
 
 def _report(number: int, result: LoopResult, plan, hook, log) -> None:
-    config = plan.config
-    display = console.is_display_step(number, config.display_every)
+    settings = plan.settings.loop
+    display = console.is_display_step(number, settings.display_every)
     if not display and not hook.get_hookimpls():
         return
-    timing = perf_timing(plan.batch_size, result.step_times, config.display_perf_ewma)
+    timing = perf_timing(plan.batch_size, result.step_times, settings.display_perf_ewma)
     if display:
         log(console.step_line(number, timing, result.losses[-1], result.accuracy))
     accuracy = result.accuracy or (None, None)

@@ -47,27 +47,35 @@ def cross_entropy(logits, labels):
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
-def losses(network: Network, logits, aux_logits, labels, config):
+def losses(network: Network, logits, aux_logits, labels, settings):
     """(base loss, total loss): softmax cross-entropy (+0.4 x the auxiliary head's),
     or the model's own ``loss_function(logits, labels)`` when it defines one,
-    plus weight decay x L2 of every trainable variable but batch norm's."""
+    plus weight decay x L2 of every trainable variable but batch norm's
+    (``settings``: :class:`cnnb.settings.LossSettings`)."""
     own_loss = getattr(network.model, "loss_function", None)
     base = own_loss(logits, labels) if own_loss else cross_entropy(logits, labels)
     if aux_logits is not None:
         base += network.model.aux_loss_weight * cross_entropy(aux_logits, labels)
-    if not config.weight_decay:
+    if not settings.weight_decay:
         return base, base
     decayed = network.store.decayed()
-    if config.single_l2_loss_op:
+    if settings.single_l2_loss_op:
         l2 = tf.nn.l2_loss(tf.concat([tf.reshape(v, [-1]) for v in decayed], 0))
     else:
         l2 = tf.add_n([tf.nn.l2_loss(v) for v in decayed])
-    return base, base + config.weight_decay * l2
+    return base, base + settings.weight_decay * l2
 
 
 def top_k_accuracy(logits, labels):
     """(top-1, top-5) fractions of the batch."""
-    def fraction(k):
-        hits = tf.math.in_top_k(targets=labels, predictions=logits, k=k)
-        return tf.reduce_mean(tf.cast(hits, tf.float32))
-    return fraction(1), fraction(5)
+    top_1, top_5, examples = top_k_hits(logits, labels)
+    return top_1 / examples, top_5 / examples
+
+
+def top_k_hits(logits, labels):
+    """(top-1 hits, top-5 hits, examples) of one batch, as float32 counts, so
+    that towers' results add up to the global batch's accuracy."""
+    def hits(k):
+        found = tf.math.in_top_k(targets=labels, predictions=logits, k=k)
+        return tf.reduce_sum(tf.cast(found, tf.float32))
+    return hits(1), hits(5), tf.cast(tf.shape(labels)[0], tf.float32)

@@ -11,10 +11,11 @@ import tensorflow as tf
 
 
 class Optimizer:
-    """Owns the slot variables of ``variables``; ``apply`` runs inside the step."""
+    """Owns the slot variables of ``variables``; ``apply`` runs inside the step.
+    ``settings`` is a :class:`cnnb.settings.OptimizerSettings`."""
 
-    def __init__(self, config, variables):
-        self.config = config
+    def __init__(self, settings, variables):
+        self.settings = settings
         self.variables = list(variables)
         self.slots = self.make_slots()
 
@@ -49,7 +50,7 @@ class Momentum(Optimizer):
     def apply_one(self, index, grad, var, lr):
         tf.raw_ops.ResourceApplyMomentum(
             var=var.handle, accum=self.accumulators[index].handle, lr=lr, grad=grad,
-            momentum=tf.constant(self.config.momentum, tf.float32), use_nesterov=True)
+            momentum=tf.constant(self.settings.momentum, tf.float32), use_nesterov=True)
 
 
 class RMSProp(Optimizer):
@@ -58,7 +59,7 @@ class RMSProp(Optimizer):
         return self.mean_squares + self.moments
 
     def apply_one(self, index, grad, var, lr):
-        c = self.config
+        c = self.settings
         tf.raw_ops.ResourceApplyRMSProp(
             var=var.handle, ms=self.mean_squares[index].handle, mom=self.moments[index].handle,
             lr=lr, rho=tf.constant(c.rmsprop_decay, tf.float32),
@@ -69,12 +70,12 @@ class RMSProp(Optimizer):
 class Adam(Optimizer):
     def make_slots(self):
         self.m, self.v = self._slot(0.0), self._slot(0.0)
-        self.beta1_power = tf.Variable(self.config.adam_beta1, trainable=False, dtype=tf.float32)
-        self.beta2_power = tf.Variable(self.config.adam_beta2, trainable=False, dtype=tf.float32)
+        self.beta1_power = tf.Variable(self.settings.adam_beta1, trainable=False, dtype=tf.float32)
+        self.beta2_power = tf.Variable(self.settings.adam_beta2, trainable=False, dtype=tf.float32)
         return self.m + self.v + [self.beta1_power, self.beta2_power]
 
     def apply_one(self, index, grad, var, lr):
-        c = self.config
+        c = self.settings
         tf.raw_ops.ResourceApplyAdam(
             var=var.handle, m=self.m[index].handle, v=self.v[index].handle,
             beta1_power=self.beta1_power, beta2_power=self.beta2_power, lr=lr,
@@ -83,12 +84,12 @@ class Adam(Optimizer):
             epsilon=tf.constant(c.adam_epsilon, tf.float32), grad=grad)
 
     def finish(self):
-        self.beta1_power.assign(self.beta1_power * self.config.adam_beta1)
-        self.beta2_power.assign(self.beta2_power * self.config.adam_beta2)
+        self.beta1_power.assign(self.beta1_power * self.settings.adam_beta1)
+        self.beta2_power.assign(self.beta2_power * self.settings.adam_beta2)
 
 
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "rmsprop": RMSProp, "adam": Adam}
 
 
-def make_optimizer(config, variables) -> Optimizer:
-    return OPTIMIZERS[config.optimizer](config, variables)
+def make_optimizer(settings, variables) -> Optimizer:
+    return OPTIMIZERS[settings.name](settings, variables)

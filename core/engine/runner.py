@@ -12,30 +12,21 @@ from __future__ import annotations
 
 from cnnb import console, results
 from cnnb.engine.tfsetup import configure, import_tensorflow
-from cnnb.learning_rate import make_schedule
+from cnnb.learning_rate import make_schedule, schedule_context
 from cnnb.planning import EVALUATION, FORWARD_ONLY, TRAINING_AND_EVALUATION
 from cnnb.timing import perf_timing
 
-# Result-record keys of training state and evaluation.
-GLOBAL_STEP = "global_step"
-CHECKPOINT = "checkpoint"
-STOP_REASON = "stop_reason"
-EVAL_TOP_1 = "eval_top_1_accuracy"
-EVAL_TOP_5 = "eval_top_5_accuracy"
-EVAL_IMAGES_PER_SEC = "eval_images_per_sec"
-
-
-def run_benchmark(plan, plugins, log=print) -> dict:
-    """Run ``plan``; print the predecessor's lines; return the flat result record.
+def run_benchmark(plan, plugins, log=print) -> results.Result:
+    """Run ``plan``; print the predecessor's lines; return its :class:`cnnb.results.Result`.
 
     Ctrl-C or SIGTERM ends the run after the current step; the checkpoint and
     the (partial) result record are still written.
     """
     tf = import_tensorflow()
-    configure(plan.config)
+    configure(plan.settings.runtime)
     from cnnb.engine.inputs import reading_data
     from cnnb.engine.interrupts import StopRequest
-    if plan.config.summary_verbosity:
+    if plan.settings.summary.verbosity:
         from cnnb.engine.summaries import require_tensorboard
         require_tensorboard()
     for line in console.info_block(plan, tf.__version__):
@@ -44,16 +35,16 @@ def run_benchmark(plan, plugins, log=print) -> dict:
     with StopRequest() as stop:
         with reading_data(plan):
             if plan.mode == EVALUATION:
-                record = _evaluate(plan, log, stop, tf.__version__)
+                result = _evaluate(plan, log, stop, tf.__version__)
             else:
-                record = _train(plan, plugins, log, stop, tf.__version__)
-        plugins.hook.cnnb_run_end(result=record)
+                result = _train(plan, plugins, log, stop, tf.__version__)
+        plugins.hook.cnnb_run_end(result=result)
         if plan.config.result_json:
-            results.write_json_atomic(plan.config.result_json, record)
-    return record
+            result.write(plan.config.result_json)
+    return result
 
 
-def _train(plan, plugins, log, stop, tf_version: str) -> dict:
+def _train(plan, plugins, log, stop, tf_version: str) -> results.Result:
     from cnnb.engine.loop import timed_loop, warm_up
     log("Generating model" if plan.mode == FORWARD_ONLY else "Generating training model")
     training = _Training(plan, log, stop)
@@ -62,20 +53,23 @@ def _train(plan, plugins, log, stop, tf_version: str) -> dict:
     if not num_steps:
         log(f"global_step {restored} already reaches --num_batches={plan.num_batches}; "
             "nothing to train.")
-    schedule = make_schedule(plan.config, plan.model, plan.batch_size,
-                             plan.dataset.train_examples)
+    schedule = make_schedule(plan.settings.schedule, plan.model, plan.batch_size,
+                             schedule_context(plan))
     log("Initializing graph")
-    global_step = warm_up(training.step, schedule, plan.num_warmup_batches if num_steps else 0,
-                          log, restored, stop)
+    allow_nonfinite = plan.settings.loop.allow_nonfinite_loss
+    global_step, diverged = warm_up(training.step, schedule,
+                                    plan.num_warmup_batches if num_steps else 0, log, restored,
+                                    stop, allow_nonfinite)
     loop = timed_loop(training.step, schedule, plan, global_step, plugins.hook.cnnb_step_end,
-                      log, num_steps, training.events(num_steps), stop)
+                      log, 0 if diverged else num_steps, training.events(num_steps), stop)
+    if diverged:
+        loop.diverged, loop.stop_reason = True, diverged
     training.finish(loop)
-    record = _record(plan, loop, tf_version)
-    record[CHECKPOINT] = training.saved
+    measurements = _record(plan, loop)
+    measurements[results.CHECKPOINT] = training.saved
     if training.last_eval is not None:
-        record.update({EVAL_TOP_1: training.last_eval.top_1, EVAL_TOP_5: training.last_eval.top_5,
-                       EVAL_IMAGES_PER_SEC: training.last_eval.images_per_sec})
-    return record
+        measurements[results.EVAL] = _eval_measurements(training.last_eval)
+    return _base_record(plan, tf_version, measurements)
 
 
 class _Training:
@@ -87,36 +81,38 @@ class _Training:
         from cnnb.engine.evaluation import Evaluator
         from cnnb.engine.inputs import make_inputs
         from cnnb.engine.summaries import Summaries
-        config = self.config = plan.config
+        settings = self.settings = plan.settings
         self.plan, self.log, self.stop = plan, log, stop
         forward_only = plan.mode == FORWARD_ONLY
         inputs = make_inputs(plan, "train", plan.batch_size_per_device, training=not forward_only)
         self.manager, self.step = _build_step(plan, inputs)
-        self.checkpoints = Checkpoints(self.manager, None if forward_only else config.train_dir,
-                                       config.max_ckpts_to_keep, with_optimizer=not forward_only)
-        self.summaries = None if forward_only else Summaries.for_training(config, self.manager)
+        saving = settings.checkpoint
+        self.checkpoints = Checkpoints(self.manager, None if forward_only else saving.train_dir,
+                                       saving.max_to_keep, with_optimizer=not forward_only)
+        self.summaries = None if forward_only else Summaries.for_training(
+            settings.summary, settings.loop.loss_name, self.manager)
         self.evaluator = None
         if plan.mode == TRAINING_AND_EVALUATION:
             self.evaluator = Evaluator(plan, self.manager, log, self.summaries)
         self.last_eval, self.saved = None, None
 
     def restore(self) -> int:
-        """The global step of the latest checkpoint in --train_dir (0: none)."""
-        from cnnb.engine.checkpoints import find_checkpoint
-        path = find_checkpoint(self.config.train_dir) if self.config.train_dir else None
-        if path is None:
+        """The global step of the newest readable checkpoint in --train_dir (0: none);
+        a damaged latest one is skipped with a warning (cnnb.engine.checkpoints)."""
+        if not self.settings.checkpoint.train_dir:
             return 0
-        step = self.checkpoints.restore(path)
-        self.log(f"Restored {path} (global_step {step})")
+        path, step = self.checkpoints.resume(self.settings.checkpoint.train_dir)
+        if path is not None:
+            self.log(f"Restored {path} (global_step {step})")
         return step
 
     def events(self, num_steps: int) -> tuple:
         from cnnb.engine.loop import every_seconds, every_steps
-        config, events = self.config, []
-        if self.checkpoints.keeper is not None and config.save_model_steps:
-            events.append(every_steps(config.save_model_steps, self._save))
-        elif self.checkpoints.keeper is not None and config.save_model_secs:
-            events.append(every_seconds(config.save_model_secs, self._save))
+        saving, events = self.settings.checkpoint, []
+        if self.checkpoints.keeper is not None and saving.save_steps:
+            events.append(every_steps(saving.save_steps, self._save))
+        elif self.checkpoints.keeper is not None and saving.save_secs:
+            events.append(every_seconds(saving.save_secs, self._save))
         if self.summaries is not None:
             events.append(lambda local, global_step, values:
                           self.summaries.after_step(global_step, values))
@@ -134,7 +130,7 @@ class _Training:
             return None
         self.log(f"Running evaluation at global_step {global_step}")
         self.last_eval = self.evaluator.run(global_step, self.stop)
-        target = self.config.stop_at_top_1_accuracy
+        target = self.settings.evaluation.stop_at_top_1_accuracy
         if target is not None and self.last_eval.top_1 >= target:
             self.log(f"Stopping, as eval accuracy at least {target} was reached")
             return f"eval accuracy at least {target} was reached"
@@ -151,36 +147,40 @@ class _Training:
         elif loop.step_times:
             for line in console.total_lines(_images_per_sec(self.plan, loop)):
                 self.log(line)
-        self._save(loop.global_step)
+        if loop.diverged:
+            self.log("Not saving a checkpoint of the diverged model.")
+        else:
+            self._save(loop.global_step)
         if loop.interrupted and self.checkpoints.keeper is not None:
             self.log(f"Saved {self.saved} before stopping.")
         if self.summaries is not None:
             self.summaries.close()
 
 
-def _evaluate(plan, log, stop, tf_version: str) -> dict:
+def _evaluate(plan, log, stop, tf_version: str) -> results.Result:
     from cnnb.engine.evaluation import run_eval_mode
     log("Generating model")
     evaluation = run_eval_mode(plan, _build_towers(plan), log, stop)
-    record = _base_record(plan, tf_version)
-    record[results.INTERRUPTED] = stop.requested
-    if evaluation is not None:
-        record.update({
-            results.NUM_STEPS: len(evaluation.step_times),
-            results.STEP_TIMES: evaluation.step_times, GLOBAL_STEP: evaluation.global_step,
-            results.IMAGES_PER_SEC: evaluation.images_per_sec,
-            results.TOP_1: evaluation.top_1, results.TOP_5: evaluation.top_5})
-    return record
+    measured = {}
+    if evaluation is not None:      # evaluation mode times evaluation steps
+        measured = {"num_steps": len(evaluation.step_times), "step_times": evaluation.step_times,
+                    "images_per_sec": evaluation.images_per_sec, "top_1_accuracy": evaluation.top_1,
+                    "top_5_accuracy": evaluation.top_5, "global_step": evaluation.global_step,
+                    "eval": _eval_measurements(evaluation)}
+    measurements = results.new_measurements(interrupted=stop.requested, **measured)
+    return _base_record(plan, tf_version, measurements)
 
 
 def _build_towers(plan):
+    """The plan's variable manager with one network per tower, built in its scope."""
     from cnnb.engine.network import make_network
     from cnnb.engine.variables import make_variable_manager
-    config, dataset = plan.config, plan.dataset
+    dataset, data_format = plan.dataset, plan.settings.runtime.data_format
     manager = make_variable_manager(plan)
-    manager.create_towers(lambda device, index: make_network(
-        plan.model, dataset.num_classes, plan.image_size, config.data_format, device,
-        name_prefix=f"v{index}/"))
+    with manager.scope():
+        manager.create_towers(lambda device, index: make_network(
+            plan.model, dataset.num_classes, plan.image_size, data_format, device,
+            name_prefix=f"v{index}/"))
     return manager
 
 
@@ -188,28 +188,42 @@ def _build_step(plan, inputs):
     """(variable manager, step function) of a training or forward-only run."""
     from cnnb.engine.optimizers import make_optimizer
     from cnnb.engine.step import make_forward_step, make_train_step
-    config = plan.config
+    settings = plan.settings
     manager = _build_towers(plan)
-    if config.forward_only:
-        return manager, make_forward_step(manager, inputs, config)
-    manager.create_optimizers(lambda variables: make_optimizer(config, variables))
-    return manager, make_train_step(manager, inputs, config, console.shows_accuracy(config))
+    if plan.mode == FORWARD_ONLY:
+        return manager, make_forward_step(manager, inputs, settings.step)
+    with manager.scope():
+        manager.create_optimizers(lambda variables: make_optimizer(settings.optimizer, variables))
+    return manager, make_train_step(manager, inputs, settings.step, settings.loss)
 
 
 def _info(plan) -> dict:
+    """The result's ``plan`` part: the run as resolved (``cnnb_run_start`` gets it too).
+
+    ``batch_size`` is per device, as the flag means; ``global_batch_size`` is what
+    one step of all devices (of all workers) processes.
+    """
+    num_workers = 1
     return {"model": plan.model.name, "dataset": plan.dataset.name, "mode": plan.mode,
-            "synthetic": plan.synthetic, "devices": list(plan.devices),
-            "batch_size": plan.batch_size, "num_batches": plan.num_batches,
-            "num_warmup_batches": plan.num_warmup_batches}
+            "synthetic": plan.synthetic, "data_dir": plan.data_dir,
+            "devices": list(plan.devices), "num_devices": len(plan.devices),
+            results.NUM_WORKERS: num_workers, "variable_update": plan.variable_manager.name,
+            results.BATCH_SIZE: plan.batch_size_per_device,
+            results.GLOBAL_BATCH_SIZE: plan.batch_size * num_workers,
+            "image_size": plan.image_size, "num_batches": plan.num_batches,
+            "num_epochs": plan.num_epochs, "num_warmup_batches": plan.num_warmup_batches,
+            "eval_batch_size": plan.eval_batch_size_per_device,
+            "global_eval_batch_size": plan.eval_batch_size * num_workers,
+            "num_eval_batches": plan.num_eval_batches, "num_eval_epochs": plan.num_eval_epochs}
 
 
-def _base_record(plan, tf_version: str) -> dict:
-    return {"schema_version": results.SCHEMA_VERSION, **dict(plan.config), **_info(plan),
-            "per_device_batch_size": plan.batch_size_per_device,
-            "image_size": plan.image_size, "num_epochs_run": plan.num_epochs,
-            results.NUM_WORKERS: 1, results.NUM_STEPS: 0, results.STEP_TIMES: [],
-            results.INTERRUPTED: False,
-            results.ENVIRONMENT: results.environment(tf_version, list(plan.devices))}
+def _base_record(plan, tf_version: str, measurements: dict) -> results.Result:
+    """The Result of ``plan`` with ``measurements`` (from :func:`results.new_measurements`)."""
+    config = plan.config
+    return results.Result(
+        config=results.config_part(config, getattr(config, "explicit", None)),
+        plan=_info(plan), measurements=measurements,
+        environment=results.environment(tf_version, list(plan.devices)))
 
 
 def _images_per_sec(plan, loop) -> float:
@@ -217,18 +231,25 @@ def _images_per_sec(plan, loop) -> float:
     return plan.batch_size * len(loop.step_times) / loop.elapsed
 
 
-def _record(plan, loop, tf_version: str) -> dict:
-    record = _base_record(plan, tf_version)
-    record.update({results.NUM_STEPS: len(loop.step_times), results.STEP_TIMES: loop.step_times,
-                   results.INTERRUPTED: loop.interrupted, GLOBAL_STEP: loop.global_step,
-                   STOP_REASON: loop.stop_reason})
+def _record(plan, loop) -> dict:
+    """The measurements of a training or forward-only timed loop."""
+    measured = {}
     if loop.step_times:
         timing = perf_timing(plan.batch_size, loop.step_times)
-        record.update({
-            results.IMAGES_PER_SEC: _images_per_sec(plan, loop),
-            results.UNCERTAINTY: timing.uncertainty, results.JITTER: timing.jitter,
-            results.AVERAGE_WALL_TIME: loop.elapsed / len(loop.step_times),
-            results.LAST_LOSS: loop.losses[-1]})
+        measured = {"images_per_sec": _images_per_sec(plan, loop),
+                    "images_per_sec_uncertainty": timing.uncertainty,
+                    "images_per_sec_jitter": timing.jitter, "last_average_loss": loop.losses[-1],
+                    "average_wall_time": loop.elapsed / len(loop.step_times)}
     if loop.accuracy is not None:
-        record[results.TOP_1], record[results.TOP_5] = loop.accuracy
-    return record
+        measured["top_1_accuracy"], measured["top_5_accuracy"] = loop.accuracy
+    return results.new_measurements(
+        num_steps=len(loop.step_times), step_times=loop.step_times, interrupted=loop.interrupted,
+        global_step=loop.global_step, stop_reason=loop.stop_reason, diverged=loop.diverged,
+        **measured)
+
+
+def _eval_measurements(evaluation) -> dict:
+    """One evaluation (during training, or of a checkpoint) in a record."""
+    return {results.GLOBAL_STEP: evaluation.global_step, results.TOP_1: evaluation.top_1,
+            results.TOP_5: evaluation.top_5, results.IMAGES_PER_SEC: evaluation.images_per_sec,
+            "num_examples": evaluation.examples}

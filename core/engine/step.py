@@ -1,60 +1,69 @@
-"""One ``tf.function`` per step: forward, loss, gradients, update."""
+"""One ``tf.function`` per step: forward, loss, gradients, update.
+
+The variable manager runs the per-tower function on every tower
+(:meth:`cnnb.engine.variables.VariableManager.train_towers`); the step only
+combines what the towers return. Accuracy counts every tower's hits over the
+global batch, as the predecessor's did (not tower 0's alone).
+"""
 
 from __future__ import annotations
 
 import tensorflow as tf
 
-from cnnb.engine.network import losses, top_k_accuracy
+from cnnb.engine.network import losses, top_k_hits
 
 
-def make_train_step(manager, inputs, config, with_accuracy: bool):
+def make_train_step(manager, inputs, step_settings, loss_settings):
     """``step(lr) -> {'loss', ['top_1', 'top_5']}``; ``inputs(i)`` gives tower i's batch.
 
     The manager aggregates the towers' gradients and clips what it applies
     (``--gradient_clip``, after aggregation, as the predecessor did)."""
+    inputs = manager.distribute_inputs(inputs)
+    with_accuracy = step_settings.with_accuracy
 
     def tower(index, network):
         images, labels = inputs(index)
         with tf.GradientTape() as tape:
             logits, aux = network(images, training=True, update_stats=index == 0)
-            base, total = losses(network, logits, aux, labels, config)
+            base, total = losses(network, logits, aux, labels, loss_settings)
         grads = tape.gradient(total, network.trainable_variables)   # inside the device scope
-        reported = total if config.loss_type_to_report == "total_loss" else base
-        return grads, reported, (logits, labels)
+        reported = total if loss_settings.reported == "total_loss" else base
+        hits = top_k_hits(logits, labels) if with_accuracy else ()
+        return grads, (reported, hits)
 
-    @tf.function(jit_compile=bool(config.xla_compile), autograph=False)
+    @tf.function(jit_compile=step_settings.xla_compile, autograph=False)
     def step(lr):
-        tower_grads, reported, first = [], [], None
-        for index, network in enumerate(manager.towers):
-            with tf.device(network.device):
-                grads, loss, outputs = tower(index, network)
-            tower_grads.append(grads)
-            reported.append(loss)
-            first = first or outputs
-        manager.apply_gradients(tower_grads, lr)
+        outputs = manager.train_towers(tower, lr)
+        reported = [loss for loss, _ in outputs]
         result = {"loss": tf.add_n(reported) / len(reported)}
         if with_accuracy:
-            result["top_1"], result["top_5"] = top_k_accuracy(*first)
+            result["top_1"], result["top_5"] = global_accuracy([hits for _, hits in outputs])
         return result
 
     return step
 
 
-def make_forward_step(manager, inputs, config):
+def make_forward_step(manager, inputs, step_settings):
     """Inference: logits and accuracy, no loss, no gradients."""
+    inputs = manager.distribute_inputs(inputs)
 
-    @tf.function(jit_compile=bool(config.xla_compile), autograph=False)
+    def tower(index, network):
+        images, labels = inputs(index)
+        logits, _ = network(images, training=False)
+        return top_k_hits(logits, labels)
+
+    @tf.function(jit_compile=step_settings.xla_compile, autograph=False)
     def step(lr):
-        top1, top5 = [], []
-        for index, network in enumerate(manager.towers):
-            with tf.device(network.device):
-                images, labels = inputs(index)
-                logits, _ = network(images, training=False)
-                a1, a5 = top_k_accuracy(logits, labels)
-            top1.append(a1)
-            top5.append(a5)
-        count = len(top1)
-        return {"loss": tf.constant(0.0), "top_1": tf.add_n(top1) / count,
-                "top_5": tf.add_n(top5) / count}
+        top_1, top_5 = global_accuracy(manager.run_towers(tower))
+        return {"loss": tf.constant(0.0), "top_1": top_1, "top_5": top_5}
 
     return step
+
+
+def global_accuracy(tower_hits: list) -> tuple:
+    """(top-1, top-5) over the global batch from each tower's (top-1 hits,
+    top-5 hits, examples) counts: right however the batch is split."""
+    top_1 = tf.add_n([hits[0] for hits in tower_hits])
+    top_5 = tf.add_n([hits[1] for hits in tower_hits])
+    examples = tf.add_n([hits[2] for hits in tower_hits])
+    return top_1 / examples, top_5 / examples

@@ -35,11 +35,13 @@ class Summaries:
         self.manager, self.loss_name = manager, loss_name
 
     @classmethod
-    def for_training(cls, config, manager) -> Summaries | None:
-        if not (config.summary_verbosity and config.train_dir and config.save_summaries_steps):
+    def for_training(cls, settings, loss_name: str, manager) -> Summaries | None:
+        """Training's writer (``settings``: :class:`cnnb.settings.SummarySettings`),
+        or None when summaries are off."""
+        if not settings.for_training:
             return None
-        return cls(config.train_dir, config.summary_verbosity, config.save_summaries_steps,
-                   manager, config.loss_type_to_report)
+        return cls(settings.train_dir, settings.verbosity, settings.every_steps, manager,
+                   loss_name)
 
     def after_step(self, global_step: int, values: dict) -> None:
         """``values``: learning_rate, loss and (if computed) top_1, top_5 as floats."""

@@ -65,38 +65,40 @@ def visible_gpu_count() -> int:
     return len(tf.config.list_physical_devices("GPU"))
 
 
-def configure(config) -> None:
+def configure(runtime) -> None:
     """Threads, seeds, XLA auto-clustering and GPU memory growth; must run
-    before TensorFlow initializes its devices."""
+    before TensorFlow initializes its devices (``runtime``: a
+    :class:`cnnb.settings.RuntimeSettings`)."""
     import numpy as np
     tf = import_tensorflow()
-    prepare_devices(config)
-    if config.num_intra_threads is not None:
-        tf.config.threading.set_intra_op_parallelism_threads(config.num_intra_threads)
-    if config.num_inter_threads:
-        tf.config.threading.set_inter_op_parallelism_threads(config.num_inter_threads)
-    if config.xla:
+    prepare_devices(runtime)
+    if runtime.num_intra_threads is not None:
+        tf.config.threading.set_intra_op_parallelism_threads(runtime.num_intra_threads)
+    if runtime.num_inter_threads:
+        tf.config.threading.set_inter_op_parallelism_threads(runtime.num_inter_threads)
+    if runtime.xla_auto_clustering:
         tf.config.optimizer.set_jit("autoclustering")
-    if config.allow_growth:
+    if runtime.allow_growth:
         for gpu in tf.config.list_physical_devices("GPU"):
             tf.config.experimental.set_memory_growth(gpu, True)
-    tf.random.set_seed(config.tf_random_seed)
+    tf.random.set_seed(runtime.seed)
     np.random.seed(4321)
 
 
-def prepare_devices(config) -> None:
+def prepare_devices(runtime) -> None:
     """Make sure the run's devices exist: on ``--device=cpu``, split the CPU into
     logical devices (this must happen before TensorFlow initializes anything);
     on ``--device=gpu``, check that enough GPUs are visible."""
     from cnnb.devices import devices_needed
-    needed = devices_needed(config.num_gpus, config.gpu_indices)
-    if config.device == "cpu":
+    needed = devices_needed(runtime.num_devices, runtime.gpu_indices)
+    if runtime.device == "cpu":
         ensure_logical_cpus(needed)
         return
     visible = visible_gpu_count()
     if visible < needed:
-        raise ConfigError(f"this run needs {needed} GPU(s) (--num_gpus={config.num_gpus}"
-                          f"{', --gpu_indices=' + config.gpu_indices if config.gpu_indices else ''})"
+        indices = runtime.gpu_indices
+        raise ConfigError(f"this run needs {needed} GPU(s) (--num_gpus={runtime.num_devices}"
+                          f"{', --gpu_indices=' + indices if indices else ''})"
                           f" but {visible} {'is' if visible == 1 else 'are'} visible; use "
                           "fewer, or --device=cpu for logical CPU devices.")
 

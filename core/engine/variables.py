@@ -1,55 +1,68 @@
-"""The contract of variable managers (``--variable_update`` modes) and their shared parts.
+"""The replication contract's runtime half: what a variable manager does.
 
-A manager decides where each tower's variables live and how the towers'
-gradients become updates. The step (:mod:`cnnb.engine.step`) runs tower i
-under ``tf.device(manager.towers[i].device)``, computes its gradients there,
-then calls ``manager.apply_gradients(tower_grads, lr)`` once.
+A manager (a ``--variable_update`` mode) decides where each tower's variables
+live, how a step runs on the towers, and how their gradients become updates.
+The engine only ever talks to this interface, in this order:
+
+1. ``with manager.scope():`` ``create_towers(make_network)``, then (training)
+   ``create_optimizers(make_optimizer)``: variables are created here.
+2. ``inputs = manager.distribute_inputs(inputs)``: per-tower batches.
+3. inside the step's ``tf.function``: ``manager.train_towers(tower_fn, lr)``
+   (or ``run_towers(tower_fn)`` for inference) runs ``tower_fn(index,
+   network)`` once per tower and, in training, applies the gradients.
+4. checkpoints: ``savable_variables()`` (one copy, device-count independent
+   names), ``sync_copies()`` after a restore; only ``is_chief`` writes files.
+
+The in-process managers (parameter_server, replicated, independent) loop over
+their towers with ``tf.device``; a ``tf.distribute`` manager implements the
+same methods with ``strategy.scope()``, ``strategy.run`` and
+``distribute_datasets_from_function``. What a manager *declares* (gradient
+reduction, all-reduce, multi-worker) is registration metadata:
+:class:`cnnb.replication.Capabilities`.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 from typing import Any, Callable
 
 import tensorflow as tf
 
 from cnnb.errors import ConfigError
-
-
-@dataclasses.dataclass(frozen=True)
-class ManagerSettings:
-    """What a manager needs from the run (no global bag of flags).
-
-    :ivar local_parameter_device: ``--local_parameter_device`` (cpu or gpu).
-    :ivar gradient_clip: ``--gradient_clip``, applied to the gradients that are
-        applied (after aggregation), as the predecessor did.
-    :ivar all_reduce: the run's :class:`cnnb.allreduce.AllReducePlan`
-        (replicated mode), or None.
-    """
-
-    local_parameter_device: str = "gpu"
-    gradient_clip: float | None = None
-    all_reduce: Any = None
+from cnnb.replication import ReplicationSettings
 
 
 class VariableManager:
     """Where each tower's variables live and how tower gradients become updates.
 
     The first line of a subclass's docstring is its description in
-    ``cnnb variable-managers``.
+    ``cnnb variable-managers``. Subclasses implement :meth:`create_towers`,
+    :meth:`create_optimizers` and :meth:`apply_gradients`; the rest has
+    in-process defaults.
     """
 
     #: the most devices this manager handles in one process (None: any)
     max_devices: int | None = None
 
-    def __init__(self, devices: tuple[str, ...], settings: ManagerSettings | None = None):
+    def __init__(self, settings: ReplicationSettings):
+        devices = settings.devices
         if self.max_devices is not None and len(devices) > self.max_devices:
             raise ConfigError(f"{type(self).__name__} handles at most {self.max_devices} "
                               f"device(s), got {len(devices)}; use a smaller --num_gpus.")
         self.devices = tuple(devices)
-        self.settings = settings or ManagerSettings()
+        self.settings = settings
         self.towers: list = []
         self.optimizers: list = []
+
+    @property
+    def is_chief(self) -> bool:
+        """Whether this process writes checkpoints, summaries and result files."""
+        return self.settings.worker.is_chief
+
+    def scope(self):
+        """Where variables are created (a ``tf.distribute`` strategy's scope);
+        the in-process managers place them themselves."""
+        return contextlib.nullcontext()
 
     def create_towers(self, make_network: Callable[[str | None, int], Any]) -> list:
         """One network per device; subclasses decide whether they share variables.
@@ -59,7 +72,29 @@ class VariableManager:
         raise NotImplementedError
 
     def create_optimizers(self, make_optimizer: Callable[[list], Any]) -> None:
+        """Optimizers (and their slots) for the variables the manager updates."""
         raise NotImplementedError
+
+    def distribute_inputs(self, inputs: Callable[[int], tuple]) -> Callable[[int], tuple]:
+        """``inputs(index) -> (images, labels)`` of tower ``index``, as the step
+        will call it. In-process towers read their device's iterator as is."""
+        return inputs
+
+    def run_towers(self, tower_fn: Callable[[int, Any], Any]) -> list:
+        """``[tower_fn(index, network)]`` with each tower on its device; called
+        while the step's ``tf.function`` is traced."""
+        results = []
+        for index, network in enumerate(self.towers):
+            with tf.device(network.device):
+                results.append(tower_fn(index, network))
+        return results
+
+    def train_towers(self, tower_fn: Callable[[int, Any], tuple], lr) -> list:
+        """One training step: ``tower_fn(index, network) -> (gradients, outputs)``
+        on every tower, then the update; returns each tower's outputs."""
+        results = self.run_towers(tower_fn)
+        self.apply_gradients([grads for grads, _ in results], lr)
+        return [outputs for _, outputs in results]
 
     def apply_gradients(self, tower_grads: list[list], lr) -> None:
         """Called inside the step with each tower's gradients (same order as
@@ -160,9 +195,5 @@ class TowerView:
 
 
 def make_variable_manager(plan) -> VariableManager:
-    """The plan's manager, with its settings taken from the run configuration."""
-    config = plan.config
-    settings = ManagerSettings(local_parameter_device=config.local_parameter_device,
-                               gradient_clip=config.gradient_clip,
-                               all_reduce=getattr(plan, "all_reduce", None))
-    return plan.variable_manager.load()(plan.devices, settings)
+    """The plan's manager, constructed with its typed settings."""
+    return plan.variable_manager.load()(plan.replication)

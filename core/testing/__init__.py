@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import types
 from typing import Any
 
 DEFAULT_NUM_CLASSES = 1000
@@ -156,14 +155,15 @@ def _train_step(network, num_classes, size, batch_size, device, data_format):
     from cnnb.engine.network import losses
     shape = ([batch_size, size, size, 3] if data_format == "NHWC"
              else [batch_size, 3, size, size])
-    config = types.SimpleNamespace(weight_decay=4e-5, single_l2_loss_op=False)
+    from cnnb.settings import LossSettings
+    loss_settings = LossSettings(weight_decay=4e-5)
     variables = network.trainable_variables
     with tf.device(device):
         images = tf.random.truncated_normal(shape, mean=127, stddev=60, seed=1)
         labels = tf.random.uniform([batch_size], 0, max(num_classes - 1, 1), tf.int32, seed=2)
         with tf.GradientTape() as tape:
             logits, aux_logits = network(images, training=True)
-            base, total = losses(network, logits, aux_logits, labels, config)
+            base, total = losses(network, logits, aux_logits, labels, loss_settings)
         # the data loss's gradient: weight decay would give unused variables one too
         grads = [g if g is None else tf.convert_to_tensor(g)      # IndexedSlices too
                  for g in tape.gradient(base, variables)]

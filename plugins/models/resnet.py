@@ -64,12 +64,12 @@ def resnet(cnn, layer_counts, version="v1"):
 
 
 def resnet_schedule(global_step, batch_size, context):
-    """0.128 per 256 images (or --resnet_base_lr), divided by the device count in
-    replicated mode (which sums gradients), 5 warm-up epochs, then x0.1 at epochs
-    30, 60, 80 and 90."""
-    base = context.config.get("resnet_base_lr") or 0.128
-    if context.variable_update == "replicated":
-        base /= context.num_gpus
+    """0.128 per 256 images (or --resnet_base_lr), divided by the device count
+    when the variable manager sums the towers' gradients (replicated), 5
+    warm-up epochs, then x0.1 at epochs 30, 60, 80 and 90."""
+    base = context.options.get("resnet_base_lr") or 0.128
+    if context.gradients_summed:
+        base /= context.num_devices
     scaled = base * batch_size / 256
     per_epoch = IMAGENET_TRAIN_EXAMPLES / batch_size
     warmup = int(per_epoch * 5)
@@ -87,7 +87,7 @@ def _variant(name, counts, version, batch):
     depth = 3 * sum(counts) + 2
     label = {"v1": "", "v1.5": " v1.5 (stride on the 3x3 conv)", "v2": " v2 (pre-activation)"}
     return BuilderModel(name, resnet, 224, batch, f"ResNet-{depth}{label[version]}",
-                        schedule=resnet_schedule,
+                        schedule=resnet_schedule, run_options=("resnet_base_lr",),
                         options={"layer_counts": counts, "version": version})
 
 

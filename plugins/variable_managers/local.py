@@ -59,7 +59,7 @@ class ParameterServer(VariableManager):
     """One copy of the variables on the parameter device; tower gradients averaged there."""
 
     def create_towers(self, make_network):
-        if self.settings.local_parameter_device == "cpu":
+        if self.settings.options.get("local_parameter_device") == "cpu":
             self.network = make_network("/cpu:0", 0)
         elif len(self.devices) == 1:
             self.network = make_network(self.devices[0], 0)
@@ -154,7 +154,7 @@ class Replicated(_PerDevice):
         if len(self.devices) > 1:
             if self.settings.all_reduce is None:
                 raise ValueError("replicated mode on several devices needs an all-reduce "
-                                 "plan (ManagerSettings.all_reduce)")
+                                 "plan (ReplicationSettings.all_reduce)")
             self.all_reduce = build_all_reduce(self.settings.all_reduce)
         return self.towers
 
