@@ -68,6 +68,10 @@ def make_run_command(ctx: click.Context) -> click.Command:
     @click.pass_context
     def run(run_ctx, **values):
         result = execute(session, options, explicit_values(run_ctx, values))
+        if result.measurements.get("diverged"):
+            # Its steps and result record are kept; the run itself failed.
+            click.echo(f"Error: {result.stop_reason}", err=True)
+            run_ctx.exit(1)
         if result.interrupted:
             # The checkpoint and partial result are saved; exit as the signal asked.
             number = getattr(signal, str(result.stop_reason), signal.SIGINT)

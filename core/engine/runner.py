@@ -10,6 +10,8 @@ steps count, as in the predecessor) and saves ``model.ckpt-<global step>``.
 
 from __future__ import annotations
 
+import contextlib
+
 from cnnb import console, results
 from cnnb.engine.tfsetup import configure, import_tensorflow
 from cnnb.learning_rate import make_schedule, schedule_context
@@ -33,7 +35,7 @@ def run_benchmark(plan, plugins, log=print) -> results.Result:
         log(line)
     plugins.hook.cnnb_run_start(config=plan.config, info=_info(plan))
     with StopRequest() as stop:
-        with reading_data(plan):
+        with reading_data(plan), _out_of_memory_is_one_line(plan):
             if plan.mode == EVALUATION:
                 result = _evaluate(plan, log, stop, tf.__version__)
             else:
@@ -42,6 +44,17 @@ def run_benchmark(plan, plugins, log=print) -> results.Result:
         if plan.config.result_json:
             result.write(plan.config.result_json)
     return result
+
+
+@contextlib.contextmanager
+def _out_of_memory_is_one_line(plan):
+    """TensorFlow's multi-line OOM error as one line naming the batch size."""
+    import tensorflow as tf
+    try:
+        yield
+    except tf.errors.ResourceExhaustedError as error:
+        from cnnb.engine.failures import out_of_memory
+        raise out_of_memory(error, plan.batch_size_per_device, len(plan.devices)) from error
 
 
 def _train(plan, plugins, log, stop, tf_version: str) -> results.Result:
@@ -148,7 +161,8 @@ class _Training:
             for line in console.total_lines(_images_per_sec(self.plan, loop)):
                 self.log(line)
         if loop.diverged:
-            self.log("Not saving a checkpoint of the diverged model.")
+            if self.checkpoints.keeper is not None:
+                self.log("Not saving a checkpoint of the diverged model.")
         else:
             self._save(loop.global_step)
         if loop.interrupted and self.checkpoints.keeper is not None:
