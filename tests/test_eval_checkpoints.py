@@ -98,10 +98,11 @@ def test_save_model_steps_keeps_the_last_max_ckpts_to_keep(runs):
 
 
 @pytest.mark.slow
-def test_eval_without_a_checkpoint_says_so(runs):
+def test_eval_without_a_checkpoint_is_an_error_in_one_line(runs):
     root, results = runs
-    assert results["no_checkpoint"].code == 0, results["no_checkpoint"]
-    assert f"Checkpoint not found in {root}/empty" in results["no_checkpoint"].out_lines
+    result = results["no_checkpoint"]
+    assert result.code == 2 and len(result.err_lines) == 1, result
+    assert result.err_lines[0].startswith(f"Error: Checkpoint not found in {root}/empty")
 
 
 @pytest.mark.slow

@@ -9,7 +9,8 @@ import time
 import tensorflow as tf
 
 from cnnb import console
-from cnnb.engine.checkpoints import Checkpoints, find_checkpoint
+from cnnb.engine.checkpoints import (CheckpointError, Checkpoints, Search, find_checkpoint,
+                                     warn)
 from cnnb.engine.inputs import make_inputs
 from cnnb.engine.summaries import Summaries
 
@@ -38,11 +39,13 @@ class Evaluator:
         self.plan, self.log, self.summaries = plan, log, summaries
         inputs = make_inputs(plan, "validation", plan.eval_batch_size_per_device, training=False,
                              num_batches=plan.num_eval_batches)
-        self.step = make_forward_step(manager, inputs, plan.config)
+        self.step = make_forward_step(manager, inputs, plan.settings.step)
+        if plan.synthetic:
+            log(SYNTHETIC_NOTE)
 
     def run(self, global_step: int, stop=None) -> EvalResult:
         plan = self.plan
-        batch, display = plan.eval_batch_size, plan.config.display_every
+        batch, display = plan.eval_batch_size, plan.settings.evaluation.display_every
         no_rate = tf.constant(0.0, tf.float32)
         top_1 = top_5 = 0.0
         times: list[float] = []
@@ -67,27 +70,60 @@ class Evaluator:
         return result
 
 
+SYNTHETIC_NOTE = ("Note: no --data_dir, so evaluation runs on synthetic images and its "
+                  "accuracy means nothing; give --data_dir to measure it.")
+
+
 def run_eval_mode(plan, manager, log, stop) -> EvalResult | None:
-    """``--eval``: evaluate the checkpoint of --train_dir once, or with
-    --eval_interval_secs every new checkpoint until interrupted."""
-    config = plan.config
+    """``--eval``: evaluate the newest readable checkpoint of --train_dir once
+    (none there is an error: exit 0 would pass for a measurement in scripts),
+    or with --eval_interval_secs every new one until interrupted (waiting for
+    the first one is then fine)."""
+    train_dir = plan.settings.checkpoint.train_dir
+    interval = plan.settings.evaluation.interval_secs
+    search, problem = _look(train_dir, waits=interval > 0)
+    if search.path is None and interval <= 0:
+        raise CheckpointError(
+            f"Checkpoint not found in {train_dir}: --eval needs --train_dir to be a directory "
+            "holding model.ckpt-N checkpoints (train with --train_dir first) or one "
+            "checkpoint's path.")
     checkpoints = Checkpoints(manager, None, with_optimizer=False)
-    summaries = None
-    if config.summary_verbosity:
-        summaries = Summaries(config.eval_dir, config.summary_verbosity, 1)
+    summary = plan.settings.summary
+    summaries = Summaries(summary.eval_dir, summary.verbosity, 1) if summary.verbosity else None
     evaluator = Evaluator(plan, manager, log, summaries)
-    last_path, result = None, None
+    last_path, last_problem, result = None, None, None
     while not stop.requested:
-        path = find_checkpoint(config.train_dir)
-        if path is None:
-            log(f"Checkpoint not found in {config.train_dir}")
-        elif path != last_path:
-            global_step = checkpoints.restore(path)
-            log(f"Evaluating {path} (global_step {global_step})")
-            result = evaluator.run(global_step, stop)
-            for line in console.total_lines(result.images_per_sec):
-                log(line)
-            last_path = path
-        if config.eval_interval_secs <= 0 or stop.wait(config.eval_interval_secs):
+        if problem and problem != last_problem:        # once, not at every interval
+            warn(problem)
+        last_problem = problem
+        if search.path is None:
+            log(f"Checkpoint not found in {train_dir}")
+        elif search.path != last_path:
+            result = _evaluate_checkpoint(search.path, checkpoints, evaluator, log, stop)
+            last_path = search.path
+        if interval <= 0 or stop.wait(interval):
             break
+        search, problem = _look(train_dir, waits=True)
+    return result
+
+
+def _look(train_dir: str, waits: bool) -> tuple[Search, str | None]:
+    """(newest readable checkpoint, a warning about what was skipped). While
+    waiting for checkpoints, none readable yet (perhaps one being written) is
+    a warning, not an error."""
+    try:
+        search = find_checkpoint(train_dir)
+    except CheckpointError as error:
+        if not waits:
+            raise
+        return Search(None), str(error)
+    return search, search.warning(train_dir)
+
+
+def _evaluate_checkpoint(path: str, checkpoints, evaluator, log, stop) -> EvalResult:
+    global_step = checkpoints.restore(path)
+    log(f"Evaluating {path} (global_step {global_step})")
+    result = evaluator.run(global_step, stop)
+    for line in console.total_lines(result.images_per_sec):
+        log(line)
     return result
