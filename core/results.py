@@ -215,9 +215,3 @@ def environment(tf_version: str, devices: list[str]) -> dict[str, Any]:
         "command": masked_command(sys.argv),
         "env_vars": recorded_env_vars(os.environ),
     }
-
-
-def write_json_atomic(path: str, record: Mapping[str, Any]) -> None:
-    """Write ``record`` as JSON so that ``path`` holds either the old or the new file
-    (``-``: stdout; a symlink is written through); see :func:`cnnb.outputs.write_json`."""
-    write_json(path, record)

@@ -4,6 +4,7 @@ Everything runs on real files, device nodes, FIFOs and sockets: permission
 failures run in a child without root rights, a full disk is a child whose
 file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored) makes writes fail with EFBIG or
 whose stdout is /dev/full, and the command-line points run the real ``cnnb``.
+What a record may contain (no secrets) is tested in test_result_schema.py.
 """
 
 from __future__ import annotations
@@ -23,10 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from cnnb import results
 from cnnb.errors import CnnbError, ConfigError, OutputError
-from cnnb.outputs import (check_output_target, looks_secret, masked_command, recorded_env_vars,
-                          write_json, write_text_atomic)
+from cnnb.outputs import check_output_target, write_json, write_text_atomic
 
 from conftest import CLI_TIMEOUT, CliResult, cli_env
 
@@ -297,46 +296,6 @@ def test_permissions_are_checked_before_and_refused_while_writing():
     finally:
         (root / "locked").chmod(0o755)
         shutil.rmtree(root)
-
-
-# --- what a record may contain ------------------------------------------------------
-
-def test_only_performance_variables_are_recorded_and_never_secret_looking_ones():
-    environ = {"TF_ENABLE_ONEDNN_OPTS": "1", "TF_CUDNN_USE_AUTOTUNE": "0", "OMP_NUM_THREADS": "4",
-               "KMP_BLOCKTIME": "0", "OMP_SECRET_HANDSHAKE": "x0",
-               "NCCL_DEBUG": "INFO", "CNNB_TRACE_PLUGINS": "1", "XLA_FLAGS": "--xla_cpu",
-               "TF_VAR_db_password": "x1", "NCCL_AUTH_TOKEN": "x2", "CNNB_API_KEY": "x3",
-               "TF_CUDNN_SECRET": "x4", "AWS_SECRET_ACCESS_KEY": "x5", "HOME": "/root",
-               "PATH": "/bin", "TF_SOMETHING_ELSE": "x6", "CUDA_HOME": "/usr/cuda"}
-    assert recorded_env_vars(environ) == {
-        "CNNB_TRACE_PLUGINS": "1", "KMP_BLOCKTIME": "0", "NCCL_DEBUG": "INFO",
-        "OMP_NUM_THREADS": "4", "TF_CUDNN_USE_AUTOTUNE": "0", "TF_ENABLE_ONEDNN_OPTS": "1",
-        "XLA_FLAGS": "--xla_cpu"}
-
-
-def test_secret_looking_flag_values_and_url_passwords_are_masked():
-    argv = ["cnnb", "run", "--password=hunter2", "--api-token", "abc", "--model=trivial",
-            "--secret_key", "--data_dir=https://user:pw@host/data", "--batch_size", "8"]
-    assert masked_command(argv) == [
-        "cnnb", "run", "--password=***", "--api-token", "***", "--model=trivial",
-        "--secret_key", "--data_dir=https://user:***@host/data", "--batch_size", "8"]
-
-
-def test_no_cnnb_flag_looks_secret():
-    """Masking must never hide the value of a flag that changes performance."""
-    from cnnb.option_table import ALL_OPTIONS
-    assert [option.name for option in ALL_OPTIONS if looks_secret(option.name)] == []
-
-
-def test_the_environment_block_holds_no_secret(monkeypatch):
-    monkeypatch.setenv("TF_VAR_x", SECRET_VALUE)
-    monkeypatch.setenv("CNNB_ACCESS_TOKEN", SECRET_VALUE)
-    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
-    monkeypatch.setattr(sys, "argv", ["cnnb", "run", f"--token={SECRET_VALUE}"])
-    block = results.environment("2.0.0", ["/cpu:0"])
-    assert SECRET_VALUE not in json.dumps(block)
-    assert block["env_vars"]["TF_ENABLE_ONEDNN_OPTS"] == "1"
-    assert block["command"] == ["cnnb", "run", "--token=***"]
 
 
 # --- the command line ---------------------------------------------------------------
