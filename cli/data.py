@@ -1,8 +1,10 @@
-"""``cnnb data``: work with data files (``cnnb data fake`` writes test data)."""
+"""``cnnb data``: work with data files (``cnnb data fake`` writes test data,
+``cnnb data count`` records how many examples a dataset holds)."""
 
 from __future__ import annotations
 
 import importlib
+import os
 
 import click
 
@@ -51,9 +53,38 @@ def fake_command(session, format_name, out, **sizes):
     from cnnb.plugins.datasets.fakedata import FakeDataRequest
     request = FakeDataRequest(out=out, **sizes)
     summary = _load(spec.fake_writer)(request)
+    if getattr(spec, "write_counts", None):         # runs then need not count the files
+        spec.write_counts(out)
     click.echo(f"Wrote {request.num_train} training and {request.num_validation} validation "
                f"images of {request.num_classes} classes in {format_name} format to {out} "
                f"({summary['files']} files).")
+
+
+@data_command.command("count")
+@click.argument("data_dir", type=click.Path())
+@click.option("--data_name", "--data-name", metavar="NAME", default=None,
+              help="The dataset format (default: inferred as 'cnnb run' does).")
+@click.pass_obj
+def count_command(session, data_dir, data_name):
+    """Count the examples in DATA_DIR and record them next to the files.
+
+    'cnnb run' counts small datasets itself, so --num_epochs and the 'Num
+    epochs' line use the examples actually there; TFRecord sets over 1 GiB are
+    not counted while planning (a cold disk makes that slow), and use the
+    dataset's published counts unless this command recorded theirs. The record
+    (cnnb-counts.json) is ignored once the files change; count again then.
+    """
+    from cnnb.planning import infer_dataset_name
+    datasets = session.plugins.registry("dataset")
+    name = infer_dataset_name(datasets, data_name, data_dir)
+    spec = datasets.get(name).load()
+    if not getattr(spec, "write_counts", None):
+        raise ConfigError(f"dataset '{name}' counts its files on every run; there is nothing "
+                          "to record.")
+    counted = spec.write_counts(data_dir)
+    shown = ", ".join(f"{examples:,} {subset}" for subset, examples in counted.items())
+    click.echo(f"{data_dir} ({name}): {shown} examples; recorded in "
+               f"{os.path.join(data_dir, 'cnnb-counts.json')}.")
 
 
 def _writable(session) -> list[str]:

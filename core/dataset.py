@@ -73,7 +73,9 @@ class DatasetSpec:
 
     def bind(self, data_dir: str) -> DatasetSpec:
         """This spec for the data in ``data_dir``; a format whose class and
-        example counts depend on the files returns a spec with those counts."""
+        example counts depend on the files returns a spec with those counts
+        (epochs and the default evaluation length count the examples given,
+        not the published ones)."""
         check_directory(data_dir)
         return self
 
@@ -85,10 +87,39 @@ class DatasetSpec:
 
 
 def check_directory(data_dir: str) -> None:
-    if not os.path.isdir(data_dir):
-        what = "is not a directory" if os.path.exists(data_dir) else "does not exist"
-        raise ConfigError(f"--data_dir={data_dir} {what}; point it at the dataset's files "
-                          "(or leave it out for synthetic data).")
+    """A one-line ConfigError unless ``data_dir`` is a directory cnnb can list,
+    checked before anything globs or scans it (a glob of an unreadable
+    directory finds nothing, and would blame the files)."""
+    if os.path.isdir(data_dir):
+        if not os.access(data_dir, os.R_OK | os.X_OK):
+            raise ConfigError(f"--data_dir={data_dir} cannot be listed (permission denied); "
+                              "give this user read access to it.")
+        return
+    raise ConfigError(f"--data_dir={data_dir} {why_not(data_dir, 'a directory')}; point it at "
+                      "the dataset's files (or leave it out for synthetic data).")
+
+
+def why_not(path: str, kind: str) -> str:
+    """Why ``path`` is not an existing ``kind`` ("a directory", "a file"), in
+    words that point at the cause: a broken link, a file on the way, ..."""
+    try:
+        os.stat(path)
+    except PermissionError:     # os.path.exists() says False: not the same as missing
+        return "cannot be reached (permission denied on a folder on its path)"
+    except OSError:
+        pass
+    if os.path.islink(path) and not os.path.exists(path):
+        return f"is a broken symbolic link (to {os.readlink(path)})"
+    if os.path.isdir(path):
+        return f"is a directory, not {kind}"
+    if os.path.exists(path):
+        return f"is not {kind}"
+    ancestor = os.path.dirname(os.path.abspath(path))
+    while not os.path.lexists(ancestor) and ancestor != os.path.dirname(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    if os.path.lexists(ancestor) and not os.path.isdir(ancestor):
+        return f"does not exist ({ancestor} is a file, not a directory)"
+    return "does not exist"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,7 +127,7 @@ class InputOptions:
     """The flags a preprocessor reads (its own typed options, not the whole config)."""
 
     resize_method: str = "bilinear"
-    distortions: bool = True
+    distortions: bool = False
     distort_color_in_yiq: bool = True
     fuse_decode_and_crop: bool = True
     ml_perf: bool = False

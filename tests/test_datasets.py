@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
+import struct
 
 import pytest
 
@@ -15,6 +15,7 @@ from cnnb.errors import ConfigError
 from cnnb.option_table import ALL_OPTIONS
 from cnnb.planning import infer_dataset_name, plan_run
 from cnnb.pluginmanager import load_plugins
+from cnnb.plugins.datasets.fakedata import FakeDataRequest, write_cifar10
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +42,8 @@ def imagenet_dir(root) -> str:
 
 
 def cifar_dir(root) -> str:
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        touch(os.path.join(root, name))
+    """Real (fake-data) pickles: planning counts their rows."""
+    write_cifar10(FakeDataRequest(out=str(root), num_train=10, num_validation=4))
     return str(root)
 
 
@@ -206,12 +207,17 @@ def test_synthetic_dataset_rejects_a_data_dir(plugins, tmp_path):
         plan(plugins, model="lenet", data_name="synthetic", data_dir=str(tmp_path))
 
 
-def test_planning_looks_for_the_files_but_does_not_read_them(plugins, tmp_path):
-    """Planning only looks for the files; reading them is the preprocessor's job."""
-    root = cifar_dir(tmp_path / "c")
-    with open(os.path.join(root, "data_batch_1"), "wb") as out:
-        pickle.dump({b"data": b"not read yet"}, out)
-    assert not plan(plugins, model="resnet20", data_dir=root).synthetic
+def test_planning_counts_records_but_does_not_decode_them(plugins, tmp_path):
+    """Planning walks the TFRecord headers to count examples; parsing and
+    decoding them is the preprocessor's job (its errors name the file)."""
+    root = str(tmp_path / "shards")
+    record = b"not a tf.train.Example"
+    for name in ("train-00000-of-00001", "validation-00000-of-00001"):
+        touch(os.path.join(root, name), (struct.pack("<Q", len(record)) + bytes(4) + record
+                                         + bytes(4)) * 3)
+    p = plan(plugins, model="lenet", data_dir=root, data_name="imagenet")
+    assert (p.synthetic, p.dataset.train_examples, p.dataset.validation_examples) == (False, 3,
+                                                                                     3)
 
 
 def test_image_folder_without_a_directory_is_refused(plugins):

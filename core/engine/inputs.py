@@ -24,6 +24,7 @@ from cnnb.engine.synthetic import SyntheticInputs
 _CHECK_FAILED = re.compile(re.escape(DATA_ERROR_MARKER) + "(.*?)" + re.escape(DATA_ERROR_END),
                            re.DOTALL)
 _PIPELINE_FAILED = re.compile(r"transformation with iterator: \S+: (.*)")
+_DAMAGED_RECORD = re.compile(r"(corrupted|truncated) record at (\d+)")
 _LABEL_RANGE = re.compile(r"(Received a label value of -?\d+ which is outside the valid "
                           r"range of \[\d+, \d+\))")
 
@@ -84,6 +85,9 @@ def translate(error, plan) -> DataError | None:
     where = f"--data_dir={plan.data_dir}"
     if isinstance(error, tf.errors.OutOfRangeError):
         return DataError(f"the data in {where} ran out: its files hold no examples.")
+    found = _DAMAGED_RECORD.search(message)
+    if found and not plan.synthetic:
+        return damaged_record(plan, found.group(1), int(found.group(2)))
     found = _LABEL_RANGE.search(message)
     if found:
         return DataError(f"a label in {where} is out of range: {found.group(1)}.")
@@ -93,6 +97,39 @@ def translate(error, plan) -> DataError | None:
     detail = found.group(1) if found else _first_line(message)
     return DataError(f"could not read the data in {where}: {type(error).__name__}: "
                      f"{detail.strip()}")
+
+
+def damaged_record(plan, damage: str, offset: int) -> DataError:
+    """The error for a TFRecord record TensorFlow found ``damage``d (a CRC
+    mismatch, or cut short) at byte ``offset`` of some file it does not name.
+
+    Only on this error path: the files with a record whose header (or data,
+    12 bytes on, which TensorFlow reports for a data CRC mismatch) starts at
+    that offset are candidates (a header walk, no decoding), and TensorFlow
+    re-reads just that record of each to find the one that fails.
+    """
+    from cnnb.plugins.datasets.counts import HEADER_BYTES, record_starts
+    for files in plan.data_files.values():
+        for path in files.paths:
+            try:
+                starts = record_starts(path)[:-1]
+            except DataError:
+                continue
+            found = [i for i, start in enumerate(starts) if offset in (start, start + HEADER_BYTES)]
+            if found and not _record_reads(path, found[0]):
+                return DataError(f"{path}: record {found[0] + 1} (byte {offset}) is {damage}; "
+                                 "the file is damaged, copy or regenerate it.")
+    return DataError(f"a TFRecord file in --data_dir={plan.data_dir} has a {damage} record at "
+                     f"byte {offset}; copy or regenerate the damaged file.")
+
+
+def _record_reads(path: str, index: int) -> bool:
+    try:
+        for _ in tf.data.TFRecordDataset(path).skip(index).take(1):
+            pass
+    except tf.errors.OpError:
+        return False
+    return True
 
 
 def _first_line(message: str) -> str:

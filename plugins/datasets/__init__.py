@@ -31,9 +31,10 @@ PREPROCESSORS = (
     ("imagefolder", "cnnb.plugins.datasets.imagefolder:ImageFolderPreprocessor"),
 )
 PREPROCESSOR_DESCRIPTIONS = {
-    "imagenet": "Sampled-box crop (fused with JPEG decode), flip, resize, colour distortions; "
-                "eval: aspect-preserving resize and central crop",
-    "cifar10": "Pad to 40x40, random 32x32 crop and flip when training; scale to [-1, 1]",
+    "imagenet": "Sampled-box crop (fused with JPEG decode), flip, resize, colour distortions "
+                "with --distortions; eval: aspect-preserving resize and central crop",
+    "cifar10": "With --distortions, pad to 40x40, random 32x32 crop and flip when training; "
+               "scale to [-1, 1]",
     "imagefolder": "The ImageNet preprocessing on JPEG or PNG files",
 }
 

@@ -22,10 +22,13 @@ class ImageFolderPreprocessor(Preprocessor):
             path, label = element
             contents = pipeline.checked_image_bytes(tf.io.read_file(path), path, "the file",
                                                     allow_png=True)
-            return self.preprocess(contents, position, training), tf.cast(label, tf.int32)
+            return (contents, position, path), tf.cast(label, tf.int32)
+
+        def decode(contents, position, path):
+            return self.preprocess(contents, position, training)
 
         return pipeline.batches(elements, parse, batch_size, training, self.options,
-                                shuffle_buffer=0)
+                                shuffle_buffer=0, decode=decode)
 
     def preprocess(self, contents, position, training: bool):
         size, options = self.image_size, self.options

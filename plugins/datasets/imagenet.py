@@ -29,8 +29,8 @@ def parse_example(record, path):
 
 
 class ImagenetPreprocessor(Preprocessor):
-    """Sampled-box crop fused with JPEG decoding, flip, resize, colour distortions;
-    evaluation resizes keeping the aspect ratio and crops the centre."""
+    """Sampled-box crop fused with JPEG decoding, flip, resize, colour distortions
+    with --distortions; evaluation resizes keeping the aspect ratio and crops the centre."""
 
     def make_dataset(self, files, batch_size: int, training: bool):
         records = pipeline.interleave_files(files.paths, tf.data.TFRecordDataset, training,
@@ -43,9 +43,13 @@ class ImagenetPreprocessor(Preprocessor):
                                            self.dataset.name)
             contents = pipeline.checked_image_bytes(contents, path, "image/encoded",
                                                     allow_png=False)
-            return self.preprocess(contents, boxes, position, training), label
+            return (contents, boxes, position, path), label
 
-        return pipeline.batches(records, parse, batch_size, training, self.options)
+        def decode(contents, boxes, position, path):
+            return self.preprocess(contents, boxes, position, training)
+
+        return pipeline.batches(records, parse, batch_size, training, self.options,
+                                decode=decode, decoded_what="the image/encoded JPEG of a record")
 
     def preprocess(self, contents, boxes, position, training: bool):
         """One JPEG to a normalized float32 [S, S, 3] image."""
