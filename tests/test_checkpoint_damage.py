@@ -68,9 +68,11 @@ STATE_DAMAGE = {
 }
 
 
-def delete_every_data_file(train_dir) -> None:
-    for path in train_dir.glob(f"*{DATA}"):
-        path.unlink()
+def damage_every_checkpoint(train_dir) -> None:
+    """The newest one truncated, the others without their data."""
+    os.truncate(train_dir / f"model.ckpt-3{DATA}", 1000)
+    for step in (1, 2):
+        (train_dir / f"model.ckpt-{step}{DATA}").unlink()
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +103,7 @@ def runs(pristine, tmp_path_factory, cnnb_batch):
     for name, damage in STATE_DAMAGE.items():
         train_dir = damaged_copy(pristine, root, name, damage)
         plan[name] = (train_dir, [*TINY, *EVERY_STEP, "--num_batches=4"])
-    nothing_readable = damaged_copy(pristine, root, "nothing_readable", delete_every_data_file)
+    nothing_readable = damaged_copy(pristine, root, "nothing_readable", damage_every_checkpoint)
     plan["nothing_readable"] = (nothing_readable, [*TINY, *EVERY_STEP, "--num_batches=4"])
     evaluated = damaged_copy(pristine, root, "eval_latest_deleted",
                              LATEST_DAMAGE["data_deleted"])
@@ -169,6 +171,7 @@ def test_no_readable_checkpoint_stops_in_one_line_and_deletes_nothing(runs, pris
                                           f"--train_dir={train_dir}")
     assert "Traceback" not in result.err and not step_lines(result)
     assert checkpoints_in(train_dir) == [1, 2, 3]
+    assert (train_dir / f"model.ckpt-3{DATA}").stat().st_size == 1000
     assert (train_dir / "checkpoint").read_bytes() == (pristine / "checkpoint").read_bytes()
 
 
