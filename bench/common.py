@@ -8,17 +8,14 @@ import time
 
 
 def cnnb_images_per_sec(plugins, **flags) -> float:
-    """images/sec of one `cnnb run` through the real engine, in this process.
+    """images/sec of one `cnnb run` through :mod:`cnnb.api`, in this process.
 
     ``flags`` are `cnnb run` flags by name; CPU, NHWC and quiet output by default.
     """
-    from cnnb.config import build_config
-    from cnnb.engine.runner import run_benchmark
-    from cnnb.option_table import ALL_OPTIONS
-    from cnnb.planning import plan_run
+    from cnnb import api
     raw = {"device": "cpu", "data_format": "NHWC", "display_every": 1000, **flags}
-    plan = plan_run(build_config(raw, ALL_OPTIONS), plugins)
-    return run_benchmark(plan, plugins, log=lambda line: None).images_per_sec
+    plan = api.prepare(raw, plugins=plugins, visible_gpus=lambda: 0)
+    return api.run(plan, log=lambda line: None).images_per_sec
 
 
 def matmul_peak_gflops(tf, size: int = 2048, repeats: int = 8) -> float:

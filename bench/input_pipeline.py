@@ -58,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from cnnb.engine.tfsetup import import_tensorflow
-    from cnnb.pluginmanager import load_plugins
+    from cnnb.api import load_plugins
     tf = import_tensorflow()
     data_dir = args.data_dir or fake_imagenet(tempfile.mkdtemp(prefix="cnnb-bench-"),
                                               args.num_images)

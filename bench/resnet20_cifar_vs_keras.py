@@ -77,7 +77,7 @@ def main() -> None:
     from cnnb.engine.tfsetup import import_tensorflow
     tf = import_tensorflow()        # cnnb's TensorFlow settings (oneDNN on) for both sides
     import keras
-    from cnnb.pluginmanager import load_plugins
+    from cnnb.api import load_plugins
     plugins = load_plugins()
     ours, theirs = [], []
     for _ in range(args.rounds):

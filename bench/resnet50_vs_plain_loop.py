@@ -102,7 +102,7 @@ def main() -> None:
     parser.add_argument("--data_name", default="imagenet", help="imagenet or cifar10 (shapes)")
     args = parser.parse_args()
     from cnnb.engine.tfsetup import import_tensorflow
-    from cnnb.pluginmanager import load_plugins
+    from cnnb.api import load_plugins
     tf = import_tensorflow()
     plugins = load_plugins()
     dataset = plugins.registry("dataset").get(args.data_name).load()

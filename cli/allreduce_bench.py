@@ -18,7 +18,7 @@ from cnnb.cli.run import click_option, explicit_values, gpu_count
 from cnnb.cli.session import Session
 
 #: ``cnnb run`` flags this command takes (same names, defaults and checks)
-FLAGS = ("model", "data_name", "num_gpus", "device", "gpu_indices", "all_reduce_spec",
+FLAGS = ("model", "data_name", "variable_update", "num_gpus", "device", "gpu_indices", "all_reduce_spec",
          "gradient_repacking", "agg_small_grads_max_bytes", "agg_small_grads_max_group",
          "hierarchical_copy", "network_topology", "local_parameter_device", "num_batches",
          "num_warmup_batches", "display_every", "tf_random_seed")
@@ -36,39 +36,41 @@ def _options():
 def _bench(ctx, as_json, **values):
     raw = explicit_values(ctx, values)
     session = ctx.find_object(Session)
-    config, shapes, model_name = _plan(session.plugins, raw)
-    from cnnb.allreduce import plan_all_reduce
-    from cnnb.devices import tower_devices
-    devices = tower_devices(config.device, config.num_gpus, config.gpu_indices)
-    plan = plan_all_reduce(config, session.plugins.registry("allreduce"), devices)
+    run_plan, shapes, model_name = _plan(session.plugins, raw)
     log = (lambda line: None) if as_json else click.echo
-    result = _run(config, plan, shapes, model_name, log)
+    config, plan = run_plan.config, run_plan.all_reduce
+    result = _run(run_plan, shapes, model_name, log)
     if as_json:
         click.echo(json.dumps(_record(config, plan, model_name, result)))
 
 
 def _plan(plugins, raw: dict):
-    """(config, gradient shapes, model name); everything checked before TensorFlow starts."""
-    from cnnb.config import build_config
+    """(run plan, gradient shapes, model name): planned by :func:`cnnb.api.prepare`
+    as ``cnnb run`` would plan it, so the same checks apply before TensorFlow."""
+    from cnnb import api
     from cnnb.errors import ConfigError
-    from cnnb.option_table import ALL_OPTIONS
-    from cnnb.planning import resolve_names
-    raw = {**raw, "variable_update": "replicated"}
-    config = build_config(raw, ALL_OPTIONS, visible_gpus=gpu_count, explicit=frozenset(raw))
-    dataset, entry, _ = resolve_names(plugins, config.model, config.data_name, "replicated", None)
-    model = entry.load()
+    raw = {"variable_update": "replicated", **raw}
+    run_plan = api.prepare(raw, plugins=plugins, visible_gpus=gpu_count,
+                           warn=lambda line: click.echo(line, err=True))
+    if run_plan.all_reduce is None:
+        takers = [e.name for e in plugins.registry("variable_manager").entries()
+                  if e.metadata.get("all_reduce_spec")]
+        raise ConfigError(f"--variable_update={run_plan.variable_manager.name} takes no "
+                          f"all-reduce; allreduce-bench times those of: {', '.join(takers)}.")
+    model = run_plan.model
     if not hasattr(model, "trace"):
-        raise ConfigError(f"model '{config.model}' has no shape trace (it is not written with "
+        raise ConfigError(f"model '{model.name}' has no shape trace (it is not written with "
                           "the layer builder); allreduce-bench needs one.")
-    trace = model.trace(dataset.num_classes, image_size=dataset.image_size or model.image_size)
+    trace = model.trace(run_plan.dataset.num_classes, image_size=run_plan.image_size)
     shapes = [list(spec.shape) for spec in trace.variables if spec.trainable]
-    return config, shapes, model.display_name or model.name
+    return run_plan, shapes, model.display_name or model.name
 
 
-def _run(config, plan, shapes, model_name: str, log):
+def _run(run_plan, shapes, model_name: str, log):
     from cnnb.engine.tfsetup import configure, import_tensorflow
+    config, plan = run_plan.config, run_plan.all_reduce
     tf = import_tensorflow()
-    configure(config)
+    configure(run_plan.settings.runtime)
     from cnnb.engine.allreduce_bench import benchmark_all_reduce
     size = sum(math.prod(s) for s in shapes)
     for line in (f"TensorFlow:  {tf.__version__}",
@@ -122,7 +124,8 @@ allreduce_bench_command = click.Command(
     params=[click_option(option) for option in _options()] + [
         click.Option(["--json", "as_json"], is_flag=True,
                      help="Print one JSON record instead of the lines.")],
-    help="Time only the all-reduce of a model's gradient shapes (replicated mode's, as "
-         "--all_reduce_spec and the packing flags set it) and print the time per "
+    help="Time only the all-reduce of a model's gradient shapes (the one --variable_update "
+         "uses, replicated by default, as --all_reduce_spec and the packing flags set it) and "
+         "print the time per "
          f"all-reduce and the effective bandwidth. --num_batches defaults to "
          f"{DEFAULT_NUM_BATCHES}, --num_warmup_batches to {DEFAULT_WARMUP}.")
