@@ -81,9 +81,10 @@ def prepare(args: Sequence[str] | Mapping[str, Any] = (), *, plugins=None,
 
 def run(plan, log: Callable[[str], None] = print):
     """Run ``plan`` (from :func:`prepare`), printing the predecessor's lines
-    through ``log``; returns the run's result (its record, see
-    :mod:`cnnb.results`). A signal stops it after the current step, with
-    what was finished kept."""
+    through ``log``; returns its :class:`cnnb.results.Result` (``as_dict()``
+    is the versioned record of docs/results.md). A signal stops it after the
+    current step, with what was finished kept; a diverged loss ends it early
+    with ``result.measurements["diverged"]`` set."""
     from cnnb.engine.runner import run_benchmark
     if plan.plugins is None:
         raise ConfigError("this plan was not made by cnnb.api.prepare (it has no plugins); "

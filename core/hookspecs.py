@@ -117,9 +117,40 @@ def cnnb_register_variable_managers(registry):
 
     :param registry: the variable-manager :class:`cnnb.registry.KindRegistry`.
 
-    The target is a :class:`cnnb.engine.variables.VariableManager` subclass (or
-    its lazy path); it owns where variables live and how each tower's
-    gradients become updates.
+    Call ``registry.register(name, "module:Class", description, **capabilities)``.
+    The name becomes a ``--variable_update`` value and is listed by ``cnnb
+    variable-managers``. The target is a
+    :class:`cnnb.engine.variables.VariableManager` subclass (best a lazy
+    ``"module:Class"`` path, so TensorFlow loads only when a run picks it).
+
+    Capabilities are the manager's promises; core and models read them,
+    never its name (:class:`cnnb.replication.Capabilities`):
+
+    * ``gradient_reduction``: ``"mean"`` (default), ``"sum"`` or ``"none"``:
+      how the towers' gradients are combined before they are applied. ResNet
+      schedules divide their rate by the device count for ``"sum"``.
+    * ``all_reduce_spec`` (bool): the manager takes the run's all-reduce plan
+      (``ReplicationSettings.all_reduce``); only then are ``--all_reduce_spec``,
+      ``--gradient_repacking``, ``--agg_small_grads_max_bytes`` and
+      ``--hierarchical_copy`` accepted.
+    * ``multi_worker`` (bool): it can span several machines.
+    * ``options`` (names): run options it reads, e.g. its own from
+      :func:`cnnb_add_options`; their values, and only theirs, arrive in
+      ``ReplicationSettings.options``.
+
+    The contract (the driver side): ``Class(settings)`` with a
+    :class:`cnnb.replication.ReplicationSettings` (devices, gradient clip,
+    all-reduce plan, worker, options). Inside ``scope()`` the engine calls
+    ``create_towers(make_network)`` (one network per device, built by
+    ``make_network(device, index)``) and ``create_optimizers(make_optimizer)``;
+    the step's ``tf.function`` calls ``train_towers(tower_fn, lr)``, whose
+    default runs ``tower_fn`` on each tower under ``tf.device`` and hands
+    the gradients to ``apply_gradients(tower_grads, lr)``; per-tower inputs
+    go through ``distribute_inputs``. Checkpoints use ``savable_variables()``
+    (one copy, names independent of the device count) and ``sync_copies()``;
+    only ``is_chief`` writes files. A ``tf.distribute`` manager overrides
+    ``scope``, ``train_towers``/``run_towers`` and ``distribute_inputs``.
+    ``tests/plugins/acme_manager`` is a complete third-party example.
 
     .. versionadded:: 0.1
     """
@@ -212,10 +243,14 @@ def cnnb_validate_config(config):
 def cnnb_run_start(config, info):
     """A benchmark run is about to start its warm-up.
 
-    :param config: the frozen :class:`cnnb.config.RunConfig`.
-    :param info: dict of what the info block shows (model, dataset, devices...).
+    :param config: the frozen :class:`cnnb.config.RunConfig` (the flags as given).
+    :param info: the ``plan`` part of the result record (docs/results.md): the
+        run as resolved: model, dataset, mode, devices, ``batch_size`` per
+        device and ``global_batch_size``, batches, epochs, variable manager...
 
-    .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+       ``info`` is the result schema's plan part; its ``batch_size`` is per
+       device (it was the global batch).
     """
 
 
