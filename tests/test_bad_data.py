@@ -30,6 +30,16 @@ shard("not_example", [example(1, jpeg), b"plain text, not a tf.train.Example"])
 shard("not_image", [example(1, b"GIF89a, not a JPEG")])
 shard("bad_label", [example(5000, jpeg)])
 shard("empty", [])
+shard("bad_jpeg", [example(1, jpeg), example(2, jpeg[: len(jpeg) // 2])])   # header intact
+for name in ("crc", "cut_shard"):
+    shard(name, [example(1, jpeg)] * 3)
+    path = os.path.join(root, name, "train-00000-of-00001")
+    data = bytearray(open(path, "rb").read())
+    if name == "crc":
+        data[len(data) // 2] ^= 0xFF        # inside record 2: its CRC no longer matches
+    else:
+        data = data[:-5]                    # record 3 cut short
+    open(path, "wb").write(data)
 request = dict(num_train=20, num_validation=5, num_classes=4, min_size=30, max_size=40)
 fakedata.write_cifar10(fakedata.FakeDataRequest(out=os.path.join(root, "truncated"), **request))
 path = os.path.join(root, "truncated", "data_batch_3")
@@ -58,6 +68,14 @@ CASES = {
                   "{root}/not_image/train-00000-of-00001: image/encoded is not a JPEG image"),
     "bad_label": (["--model=lenet", "--data_name=imagenet", "--data_dir={root}/bad_label"],
                   "{root}/bad_label/train-00000-of-00001: label 5000 is out of range [0, 1001)"),
+    "bad_jpeg": (["--model=lenet", "--data_name=imagenet", "--data_dir={root}/bad_jpeg"],
+                 "{root}/bad_jpeg/train-00000-of-00001: the image/encoded JPEG of a record cannot "
+                 "be decoded (corrupt or truncated image data)"),
+    "corrupt_record": (["--model=lenet", "--data_name=imagenet", "--data_dir={root}/crc"],
+                       "{root}/crc/train-00000-of-00001: record 2 (byte "),
+    "truncated_shard": (["--model=lenet", "--data_name=imagenet", "--data_dir={root}/cut_shard"],
+                        "{root}/cut_shard/train-00000-of-00001: not a complete TFRecord file "
+                        "(record 3 ends past the end"),
     "empty_shard": (["--model=lenet", "--data_name=imagenet", "--data_dir={root}/empty"],
                     "--data_dir={root}/empty ran out: its files hold no examples"),
     "truncated_pickle": (["--model=resnet20", "--data_name=cifar10",

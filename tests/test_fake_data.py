@@ -56,6 +56,18 @@ def test_each_format_reports_what_it_wrote(written):
             in result.out
 
 
+def test_counted_formats_record_their_example_counts_next_to_the_files(written):
+    """The sidecar lets runs skip counting; its counts come from the files
+    (a TFRecord header walk, the pickles' rows), so they match the request."""
+    root, _ = written
+    for name in ("imagenet", "cifar10"):
+        sidecar = json.loads((root / name / "cnnb-counts.json").read_text())
+        assert sidecar["format"] == name
+        assert {subset: row["examples"] for subset, row in sidecar["subsets"].items()} == {
+            "train": 40, "validation": 12}
+    assert not (root / "imagefolder" / "cnnb-counts.json").exists()     # it counts on every run
+
+
 def test_bad_requests_fail_with_one_line(written):
     _, results = written
     expected = ["between 1 and 10 for cifar10", "Did you mean: imagenet", "cannot write fake data"]
@@ -68,7 +80,7 @@ def test_bad_requests_fail_with_one_line(written):
 def test_imagenet_shards_hold_the_predecessor_example_keys(written, python_child):
     root, _ = written
     names = sorted(os.listdir(root / "imagenet"))
-    assert names == [f"train-{i:05d}-of-00008" for i in range(8)] + \
+    assert names == ["cnnb-counts.json"] + [f"train-{i:05d}-of-00008" for i in range(8)] + \
         [f"validation-{i:05d}-of-00002" for i in range(2)]
     proc = python_child(READ_IMAGENET, str(root / "imagenet"))
     rows = json.loads(proc.stdout.split("RESULT ", 1)[1])
