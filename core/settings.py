@@ -116,6 +116,13 @@ class RuntimeSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class OutputSettings:
+    """Where the result record goes (None: nowhere; ``-``: stdout)."""
+
+    result_json: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Every component's settings of one run (``RunPlan.settings``)."""
 
@@ -128,6 +135,7 @@ class Settings:
     summary: SummarySettings = SummarySettings()
     evaluation: EvaluationSettings = EvaluationSettings()
     runtime: RuntimeSettings = RuntimeSettings()
+    output: OutputSettings = OutputSettings()
 
 
 def settings_from_flags(config) -> Settings:
@@ -153,4 +161,5 @@ def settings_from_flags(config) -> Settings:
                                       c.display_every),
         runtime=RuntimeSettings(c.device, c.num_gpus, c.gpu_indices, c.data_format,
                                 c.num_intra_threads, c.num_inter_threads, bool(c.xla),
-                                c.allow_growth, c.tf_random_seed))
+                                c.allow_growth, c.tf_random_seed),
+        output=OutputSettings(c.result_json))

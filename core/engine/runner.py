@@ -41,8 +41,8 @@ def run_benchmark(plan, plugins, log=print) -> results.Result:
             else:
                 result = _train(plan, plugins, log, stop, tf.__version__)
         plugins.hook.cnnb_run_end(result=result)
-        if plan.config.result_json:
-            result.write(plan.config.result_json)
+        if plan.settings.output.result_json:
+            result.write(plan.settings.output.result_json)
     return result
 
 
