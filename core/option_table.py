@@ -31,8 +31,8 @@ CORE_OPTIONS: tuple[Option, ...] = (
     _o("model", str, "trivial", "Model to run; see 'cnnb models'."),
     _o("batch_size", int, 0, "Batch size per device; 0 means the model's default.", min=0),
     _o("num_batches", int, None, "Number of timed batches (default 100).", min=1),
-    _o("num_epochs", float, None, "Number of epochs to run; converted to batches. "
-       "Not with --num_batches.", min=0),
+    _o("num_epochs", float, None, "Number of epochs to run, converted to batches rounding up: "
+       "ceil(epochs x examples in --data_dir / global batch). Not with --num_batches.", min=0),
     _o("num_warmup_batches", int, None, "Untimed batches before the timed ones "
        "(default max(10, 5*autotune_threshold^2)).", min=0),
     _o("autotune_threshold", int, None, "Only sets the default of --num_warmup_batches in TF2.",

@@ -11,6 +11,7 @@ here imports TensorFlow.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,6 +117,16 @@ class RuntimeSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class InputSettings:
+    """How batches reach the towers; the preprocessor's own options are
+    ``preprocessing`` (a :class:`cnnb.dataset.InputOptions`)."""
+
+    preprocessing: Any = None
+    prefetch_to_device: bool = True       # --datasets_use_prefetch (one GPU)
+    device_buffer_size: int = 1           # --multi_device_iterator_max_buffer_size
+
+
+@dataclasses.dataclass(frozen=True)
 class OutputSettings:
     """Where the result record goes (None: nowhere; ``-``: stdout)."""
 
@@ -136,10 +147,12 @@ class Settings:
     evaluation: EvaluationSettings = EvaluationSettings()
     runtime: RuntimeSettings = RuntimeSettings()
     output: OutputSettings = OutputSettings()
+    inputs: InputSettings = InputSettings()
 
 
 def settings_from_flags(config) -> Settings:
     """The legacy flags of ``config`` (a :class:`cnnb.config.RunConfig`) as settings."""
+    from cnnb.dataset import InputOptions
     show_accuracy = bool(config.print_training_accuracy or config.forward_only)
     c = config
     return Settings(
@@ -162,4 +175,6 @@ def settings_from_flags(config) -> Settings:
         runtime=RuntimeSettings(c.device, c.num_gpus, c.gpu_indices, c.data_format,
                                 c.num_intra_threads, c.num_inter_threads, bool(c.xla),
                                 c.allow_growth, c.tf_random_seed),
-        output=OutputSettings(c.result_json))
+        output=OutputSettings(c.result_json),
+        inputs=InputSettings(InputOptions.from_config(c), c.datasets_use_prefetch,
+                             c.multi_device_iterator_max_buffer_size))

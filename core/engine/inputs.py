@@ -18,7 +18,7 @@ import re
 
 import tensorflow as tf
 
-from cnnb.dataset import DATA_ERROR_END, DATA_ERROR_MARKER, DataError, InputOptions
+from cnnb.dataset import DATA_ERROR_END, DATA_ERROR_MARKER, DataError
 from cnnb.engine.synthetic import SyntheticInputs
 
 _CHECK_FAILED = re.compile(re.escape(DATA_ERROR_MARKER) + "(.*?)" + re.escape(DATA_ERROR_END),
@@ -33,29 +33,29 @@ def make_inputs(plan, subset: str, batch_size_per_device: int, training: bool,
                 num_batches: int | None = None):
     """The input source of ``subset``. With ``num_batches`` the data restarts
     after that many steps, so each evaluation pass sees the same images."""
-    config = plan.config
+    settings, data_format = plan.settings.inputs, plan.settings.runtime.data_format
     if plan.synthetic:
         return SyntheticInputs(plan.devices, batch_size_per_device, plan.image_size,
-                               plan.dataset.num_classes, config.data_format)
+                               plan.dataset.num_classes, data_format)
     files = plan.data_files[subset]
     preprocessor = plan.preprocessor.load()(plan.dataset, plan.image_size,
-                                            InputOptions.from_config(config))
+                                            settings.preprocessing)
     dataset = preprocessor.make_dataset(files, batch_size_per_device, training)
     if num_batches:
         dataset = dataset.take(num_batches * len(plan.devices)).repeat()
-    return RealInputs(dataset, plan.devices, config)
+    return RealInputs(dataset, plan.devices, settings, data_format)
 
 
 class RealInputs:
     """Per-device batches from a ``tf.data`` pipeline; each call takes the next one."""
 
-    def __init__(self, dataset, devices, config):
+    def __init__(self, dataset, devices, settings, data_format: str):
         device = devices[0]
-        if config.datasets_use_prefetch and len(devices) == 1 and "gpu" in device.lower():
+        if settings.prefetch_to_device and len(devices) == 1 and "gpu" in device.lower():
             dataset = dataset.apply(tf.data.experimental.prefetch_to_device(
-                device, config.multi_device_iterator_max_buffer_size))
+                device, settings.device_buffer_size))
         self.iterator = iter(dataset)
-        self.channels_first = config.data_format == "NCHW"
+        self.channels_first = data_format == "NCHW"
 
     def __call__(self, index: int):
         images, labels = self.iterator.get_next()
