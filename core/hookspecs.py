@@ -248,6 +248,7 @@ def cnnb_run_start(config, info):
         run as resolved: model, dataset, mode, devices, ``batch_size`` per
         device and ``global_batch_size``, batches, epochs, variable manager...
 
+    .. versionadded:: 0.1
     .. versionchanged:: 0.2
        ``info`` is the result schema's plan part; its ``batch_size`` is per
        device (it was the global batch).
