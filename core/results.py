@@ -183,8 +183,10 @@ def _version_problem(record: Mapping[str, Any], version: Any) -> str:
 
 
 def _json_plain(part: Mapping[str, Any]) -> dict[str, Any]:
-    """``part`` as JSON would give it back: a record and its file never differ."""
-    return json.loads(json.dumps(dict(part), default=str))
+    """``part`` as JSON would give it back: a record and its file never differ.
+    NaN and infinities become null (strict JSON has no such numbers; a diverged
+    run says why in ``stop_reason``)."""
+    return json.loads(json.dumps(dict(part), default=str), parse_constant=lambda name: None)
 
 
 def cpu_model() -> str:

@@ -102,3 +102,25 @@ def test_prepare_takes_command_line_arguments_or_a_mapping():
         api.prepare(["--batch_szie=4"], **NO_GPUS)
     with pytest.raises(ConfigError, match="not one string"):
         api.prepare("--batch_size=4", **NO_GPUS)
+
+
+class _InProcessAllReduce:
+    """A vendor all-reduce registered in-process that reads one option of its own."""
+
+    @cnnb.hookimpl
+    def cnnb_register_allreduce(self, registry):
+        registry.register("lab_ring", "cnnb.plugins.allreduce.local:XRing",
+                          "a lab's ring", devices="any", options=("lab_ring_chunks",))
+
+    @cnnb.hookimpl
+    def cnnb_add_options(self, options):
+        options.append(Option("lab_ring_chunks", int, 1, "Chunks of the lab ring."))
+
+
+def test_an_all_reduce_algorithm_gets_only_its_declared_options():
+    plugins = api.load_plugins(extra=[_InProcessAllReduce()])
+    plan = api.prepare({"variable_update": "replicated", "num_gpus": 2, "device": "cpu",
+                        "all_reduce_spec": "pscpu:1k:lab_ring", "lab_ring_chunks": 4},
+                       plugins=plugins, **NO_GPUS)
+    options = {item.name: item.options for item in plan.all_reduce.ranges}
+    assert options == {"pscpu": {}, "lab_ring": {"lab_ring_chunks": 4}}

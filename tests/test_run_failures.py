@@ -46,8 +46,12 @@ def test_a_diverged_loss_stops_the_run_and_keeps_its_record(cnnb, tmp_path):
     errors = [line for line in result.err.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "the model diverged" in errors[0], result
     assert "--allow_nonfinite_loss" in errors[0] and "Traceback" not in result.err
-    measurements = json.loads(record_path.read_text())["measurements"]
+    text = record_path.read_text()
+    assert "NaN" not in text and "Infinity" not in text      # strict JSON
+    measurements = json.loads(text)["measurements"]
     assert measurements["diverged"] is True and measurements["num_steps"] < 4
+    assert measurements["last_average_loss"] is None
+    assert measurements["stop_reason"].startswith("the loss became ")
     saved = [name for name in os.listdir(train_dir)] if train_dir.exists() else []
     assert not [name for name in saved if name.startswith("model.ckpt")], saved
 
