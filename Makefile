@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 TF_EXTRA ?= cpu
 ARGS ?=
+# Test files run in this many processes (pytest-xdist; one file stays in one
+# process, so its module fixtures run once): 11 min -> 7 min on 2 cores.
+TEST_WORKERS ?= 2
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.cnnb-installed
 RUFF := $(VENV)/bin/ruff
@@ -23,10 +26,10 @@ run: $(STAMP)
 	$(VENV)/bin/cnnb run $(ARGS)
 
 test: $(STAMP)
-	$(PY) -m pytest -q $(ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow" $(ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow" $(ARGS)
 
 # Rules and settings: [tool.ruff] in pyproject.toml.
 lint: $(RUFF)
