@@ -63,6 +63,7 @@ def prepare(args: Sequence[str] | Mapping[str, Any] = (), *, plugins=None,
     """
     from cnnb.config import build_config
     from cnnb.outputs import check_output_target
+    from cnnb.result_csv import check_csv_target
     from cnnb.planning import plan_run, resolve_names
     plugins = plugins if plugins is not None else load_plugins()
     options = run_options(plugins)
@@ -71,6 +72,7 @@ def prepare(args: Sequence[str] | Mapping[str, Any] = (), *, plugins=None,
     resolve_names(plugins, *(raw.get(name, defaults.get(name))
                              for name in ("model", "data_name", "variable_update")))
     check_output_target(raw.get("result_json"))     # before TensorFlow: a bad path costs a line
+    check_csv_target(raw.get("result_csv"))
     config = build_config(raw, options, visible_gpus=visible_gpus or _gpu_count,
                           explicit=frozenset(raw))
     for warning in config.warnings:

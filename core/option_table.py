@@ -47,6 +47,8 @@ CORE_OPTIONS: tuple[Option, ...] = (
        "(by default the run stops there with exit status 1)."),
     _o("result_json", str, None, "Write the run's result record to this JSON file (atomically).",
        group="output"),
+    _o("result_csv", str, None, "Append one row per run to this CSV file (header once, "
+       "atomically; see docs/results.md).", group="output"),
     # Devices and TF runtime.
     _o("device", str, "gpu", "Device for computation: cpu or gpu (default gpu if one is visible).",
        choices=("cpu", "gpu"), normalize=lower_case),

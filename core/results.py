@@ -201,12 +201,15 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def environment(tf_version: str, devices: list[str]) -> dict[str, Any]:
-    """What a result depends on besides the flags: versions, machine, devices, the
-    command (secret-looking flag values masked) and the performance-relevant
-    environment variables (an allow-list, so a credential never lands in a record)."""
+def environment(tf_version: str, devices: list[str], plugins=None) -> dict[str, Any]:
+    """What a result depends on besides the flags: versions (cnnb's, the loaded plugin
+    distributions', TF's, Python's), machine (CPU flags, GPUs and driver), devices,
+    the git revision of the working directory, the command (secret-looking flag
+    values masked) and the performance-relevant environment variables (an
+    allow-list, so a credential never lands in a record); see cnnb.manifest."""
     from cnnb import __version__
-    return {
+    from cnnb.manifest import manifest
+    return {**manifest(plugins),
         "cnnb_version": __version__,
         "tensorflow_version": tf_version,
         "python_version": platform.python_version(),

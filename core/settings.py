@@ -131,6 +131,7 @@ class OutputSettings:
     """Where the result record goes (None: nowhere; ``-``: stdout)."""
 
     result_json: str | None = None
+    result_csv: str | None = None         # one row appended per run (cnnb.result_csv)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,6 +176,6 @@ def settings_from_flags(config) -> Settings:
         runtime=RuntimeSettings(c.device, c.num_gpus, c.gpu_indices, c.data_format,
                                 c.num_intra_threads, c.num_inter_threads, bool(c.xla),
                                 c.allow_growth, c.tf_random_seed),
-        output=OutputSettings(c.result_json),
+        output=OutputSettings(c.result_json, c.get("result_csv")),
         inputs=InputSettings(InputOptions.from_config(c), c.datasets_use_prefetch,
                              c.multi_device_iterator_max_buffer_size))

@@ -43,6 +43,9 @@ def run_benchmark(plan, plugins, log=print) -> results.Result:
         plugins.hook.cnnb_run_end(result=result)
         if plan.settings.output.result_json:
             result.write(plan.settings.output.result_json)
+        if plan.settings.output.result_csv:
+            from cnnb.result_csv import append_row
+            append_row(plan.settings.output.result_csv, result)
     return result
 
 
@@ -237,7 +240,7 @@ def _base_record(plan, tf_version: str, measurements: dict) -> results.Result:
     return results.Result(
         config=results.config_part(config, getattr(config, "explicit", None)),
         plan=_info(plan), measurements=measurements,
-        environment=results.environment(tf_version, list(plan.devices)))
+        environment=results.environment(tf_version, list(plan.devices), plan.plugins))
 
 
 def _images_per_sec(plan, loop) -> float:
