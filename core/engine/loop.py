@@ -16,7 +16,7 @@ from typing import Callable, Protocol
 
 import tensorflow as tf
 
-from cnnb import console
+from cnnb import console, progress
 from cnnb.timing import StepStats, perf_timing
 
 
@@ -49,11 +49,14 @@ def warm_up(step, schedule, count: int, log, first_global_step: int = 0, stop=No
     Returns the global step after them, and why they diverged (or None)."""
     log("Running warm up")
     done = 0
-    while done < count and not (stop is not None and stop.requested):
-        loss = float(step(tf.constant(schedule(first_global_step + done), tf.float32))["loss"])
-        done += 1
-        if not (allow_nonfinite_loss or math.isfinite(loss)):
-            return first_global_step + done, divergence(loss, first_global_step + done)
+    with progress.phase("Tracing and compiling the step (first warm-up step)", count) as shown:
+        while done < count and not (stop is not None and stop.requested):
+            loss = float(step(tf.constant(schedule(first_global_step + done), tf.float32))["loss"])
+            done += 1
+            shown.describe("Warm-up")
+            shown.advance()
+            if not (allow_nonfinite_loss or math.isfinite(loss)):
+                return first_global_step + done, divergence(loss, first_global_step + done)
     log("Done warm up")
     return first_global_step + done, None
 

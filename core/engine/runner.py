@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 
-from cnnb import console, results
+from cnnb import console, progress, results
 from cnnb.engine.tfsetup import configure, import_tensorflow
 from cnnb.learning_rate import make_schedule, schedule_context
 from cnnb.planning import EVALUATION, FORWARD_ONLY, TRAINING_AND_EVALUATION
@@ -63,7 +63,8 @@ def _out_of_memory_is_one_line(plan):
 def _train(plan, plugins, log, stop, tf_version: str) -> results.Result:
     from cnnb.engine.loop import timed_loop, warm_up
     log("Generating model" if plan.mode == FORWARD_ONLY else "Generating training model")
-    training = _Training(plan, log, stop)
+    with progress.phase("Building the model and its input pipeline"):
+        training = _Training(plan, log, stop)
     restored = training.restore()
     num_steps = max(0, plan.num_batches - restored)
     if not num_steps:
@@ -177,7 +178,9 @@ class _Training:
 def _evaluate(plan, log, stop, tf_version: str) -> results.Result:
     from cnnb.engine.evaluation import run_eval_mode
     log("Generating model")
-    evaluation = run_eval_mode(plan, _build_towers(plan), log, stop)
+    with progress.phase("Building the model"):
+        manager = _build_towers(plan)
+    evaluation = run_eval_mode(plan, manager, log, stop)
     measured = {}
     if evaluation is not None:      # evaluation mode times evaluation steps
         measured = {"num_steps": len(evaluation.step_times), "step_times": evaluation.step_times,
