@@ -160,16 +160,35 @@ PLANNED_FEATURE_OPTIONS: tuple[Option, ...] = (
     _planned("trt_mode", str, "", "TF-TRT precision.", _PROFILE,
              choices=("", "FP32", "FP16", "INT8")),
     _planned("trt_max_workspace_size_bytes", int, 4 << 30, "TF-TRT workspace.", _PROFILE),
-    _planned("trace_file", str, "", "Write a trace of one warm-up step.", _PROFILE),
-    _planned("tfprof_file", str, None, "Profile steps 0-9 to this file.", _PROFILE),
-    _planned("graph_file", str, None, "Write the step's graph.", _PROFILE),
+    _o("trace_file", str, "", "Write a Chrome trace (JSON; chrome://tracing or Perfetto) of the "
+       "second-to-last warm-up step to this file.", group="profiling"),
+    _o("profile_dir", str, None, "Profile the first 10 timed steps with the TensorFlow "
+       "profiler: its data (for TensorBoard's profile tab) and top_ops.json go to this "
+       "directory; the top ops by time are printed.", group="profiling"),
+    _o("tfprof_file", str, None, "The predecessor's name of --profile_dir (a directory now).",
+       group="profiling"),
+    _o("graph_file", str, None, "Write the training step's graph (GraphDef) to this file; text "
+       "format if the name ends in txt.", group="profiling"),
+    _o("peak_flops", float, None, "Peak FLOP/s that --result_json's mfu and the utilization line "
+       "are measured against (default: this machine's matmul peak from 'cnnb peak', measured "
+       "once and cached).", min=0, group="profiling"),
     _planned("benchmark_log_dir", str, None, "Benchmark log directory.", _PROFILE),
     _planned("benchmark_test_id", str, None, "Test id for the benchmark log.", _PROFILE),
-    _planned("use_fp16", bool, False, "Compute in float16.", _FP16),
-    _planned("fp16_vars", bool, False, "Store variables in float16.", _FP16),
-    _planned("fp16_loss_scale", float, None, "Loss scale.", _FP16, min=0),
-    _planned("fp16_enable_auto_loss_scale", bool, False, "Automatic loss scaling.", _FP16),
-    _planned("fp16_inc_loss_scale_every_n", int, 1000, "Loss-scale growth period.", _FP16, min=1),
+    _o("precision", str, None, "Compute precision: fp32, fp16 or bf16 (variables stay float32; "
+       "default fp32, or fp16 with --use_fp16).", choices=("fp32", "fp16", "bf16"),
+       normalize=lower_case, group="precision"),
+    _o("use_fp16", bool, False, "Compute in float16 (the predecessor's spelling of "
+       "--precision=fp16); variables stay float32 unless --fp16_vars.", group="precision"),
+    _o("fp16_vars", bool, False, "With --use_fp16: store variables in float16 too (batch-norm "
+       "variables stay float32).", group="precision"),
+    _o("fp16_loss_scale", float, None, "Loss scale: the loss is multiplied by it before "
+       "differentiation and the gradients divided by it (default 128 with fp16).", min=0,
+       group="precision"),
+    _o("fp16_enable_auto_loss_scale", bool, False, "Automatic loss scaling: on inf/NaN "
+       "gradients halve the scale and skip the update; double it after "
+       "--fp16_inc_loss_scale_every_n clean steps.", group="precision"),
+    _o("fp16_inc_loss_scale_every_n", int, 1000, "Clean steps before the automatic loss scale "
+       "doubles.", min=1, group="precision"),
     _planned("compact_gradient_transfer", bool, True, "fp16 gradients in all-reduce.", _FP16),
 )
 
@@ -197,15 +216,21 @@ MULTI_DEVICE_OPTIONS: tuple[Option, ...] = (
     _o("agg_small_grads_max_group", int, 10, "Longest run of small gradients packed together "
        "(a run may reach this + 2, as in the predecessor).", min=1, group="multi-device"),
     _planned("allreduce_merge_scope", int, 1, "Gradients per all-reduce scope.", _MULTI, min=1),
-    _planned("job_name", str, "", "Role in a cluster.", _MULTI,
-             choices=("", "ps", "worker", "controller")),
-    _planned("ps_hosts", str, "", "Parameter-server hosts.", _MULTI),
-    _planned("worker_hosts", str, "", "Worker hosts.", _MULTI),
-    _planned("controller_host", str, None, "Controller host.", _MULTI),
-    _planned("task_index", int, 0, "Task index in the cluster.", _MULTI, min=0),
-    _planned("server_protocol", str, "grpc", "Cluster protocol.", _MULTI),
-    _planned("cross_replica_sync", bool, True, "Synchronous cross-worker updates.", _MULTI),
-    _planned("horovod_device", str, "", "Horovod all-reduce device.", _MULTI),
+    _o("job_name", str, "", "This process's role in a cluster: worker, ps (parameter server) "
+       "or controller (drives the parameter-server modes); empty: one process, or TF_CONFIG.",
+       choices=("", "ps", "worker", "controller"), group="cluster"),
+    _o("ps_hosts", str, "", "Parameter servers, comma-separated host:port.", group="cluster"),
+    _o("worker_hosts", str, "", "Workers, comma-separated host:port (worker 0 is the chief).",
+       group="cluster"),
+    _o("controller_host", str, None, "The controller's host:port (parameter-server modes).",
+       group="cluster"),
+    _o("task_index", int, 0, "This process's index among its --job_name's hosts.", min=0,
+       group="cluster"),
+    _o("server_protocol", str, "grpc", "Protocol of the cluster's servers.", group="cluster"),
+    _o("cross_replica_sync", bool, True, "Synchronous updates across workers (parameter-server "
+       "modes; collective_all_reduce is always synchronous).", group="cluster"),
+    _o("horovod_device", str, "", "--variable_update=horovod: device of Horovod's all-reduce "
+       "(empty: Horovod's default).", group="cluster"),
     _planned("gpu_memory_frac_for_testing", float, 0, "GPU memory fraction.", _MULTI,
              min=0, max=1),
 )

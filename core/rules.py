@@ -183,3 +183,11 @@ def xla_compile_one_device(v: dict) -> None:
 
 RULES += (all_reduce_spec_grammar, hierarchical_copy_devices,
           gpu_indices_per_device, xla_compile_one_device)
+
+
+def precision_flags(v: dict) -> None:
+    from cnnb.precision import precision_rules
+    precision_rules(v)
+
+
+RULES += (precision_flags,)

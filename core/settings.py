@@ -135,6 +135,35 @@ class OutputSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class PrecisionSettings:
+    """Compute and variable types and loss scaling (``--precision``/``--use_fp16``,
+    ``--fp16_*``); see :mod:`cnnb.precision`."""
+
+    name: str = "fp32"                    # fp32, fp16 or bf16
+    compute_dtype: str = "float32"
+    variable_dtype: str = "float32"       # float16 with --fp16_vars (batch norm stays float32)
+    loss_scale: float = 1.0               # initial value; 1 and not auto: no scaling
+    auto_loss_scale: bool = False
+    inc_loss_scale_every_n: int = 1000
+
+    @property
+    def scales_loss(self) -> bool:
+        return self.auto_loss_scale or self.loss_scale != 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfilingSettings:
+    """What a run writes about itself: a trace of a warm-up step, a profile of
+    timed steps, the step's graph, and the peak FLOP/s utilization is measured
+    against (None: this machine's cached or measured matmul peak)."""
+
+    trace_file: str | None = None
+    profile_dir: str | None = None
+    graph_file: str | None = None
+    peak_flops: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Every component's settings of one run (``RunPlan.settings``)."""
 
@@ -149,6 +178,8 @@ class Settings:
     runtime: RuntimeSettings = RuntimeSettings()
     output: OutputSettings = OutputSettings()
     inputs: InputSettings = InputSettings()
+    precision: PrecisionSettings = PrecisionSettings()
+    profiling: ProfilingSettings = ProfilingSettings()
 
 
 def settings_from_flags(config) -> Settings:
@@ -178,4 +209,20 @@ def settings_from_flags(config) -> Settings:
                                 c.allow_growth, c.tf_random_seed),
         output=OutputSettings(c.result_json, c.get("result_csv")),
         inputs=InputSettings(InputOptions.from_config(c), c.datasets_use_prefetch,
-                             c.multi_device_iterator_max_buffer_size))
+                             c.multi_device_iterator_max_buffer_size),
+        precision=precision_settings(c), profiling=profiling_settings(c))
+
+
+def precision_settings(config) -> PrecisionSettings:
+    from cnnb.precision import DTYPES, loss_scale_of, precision_name
+    name = precision_name(config)
+    return PrecisionSettings(name, DTYPES[name],
+                             "float16" if config.get("fp16_vars") else "float32",
+                             loss_scale_of(config), bool(config.get("fp16_enable_auto_loss_scale")),
+                             config.get("fp16_inc_loss_scale_every_n") or 1000)
+
+
+def profiling_settings(config) -> ProfilingSettings:
+    return ProfilingSettings(config.get("trace_file") or None,
+                             config.get("profile_dir") or config.get("tfprof_file") or None,
+                             config.get("graph_file") or None, config.get("peak_flops"))

@@ -33,15 +33,24 @@ def initial_value(spec: VarSpec, dtype=tf.float32):
     raise ValueError(f"unknown initializer {spec.init!r} for {spec.name}")
 
 
-class VariableStore:
-    """The model's variables by name, created once on one device."""
+def is_batch_norm(name: str) -> bool:
+    """Batch-norm variables stay float32 whatever the precision (the fused kernel
+    takes float32 scale, offset and statistics with float16/bfloat16 inputs)."""
+    return "batchnorm" in name
 
-    def __init__(self, specs, device: str | None = None, prefix: str = ""):
+
+class VariableStore:
+    """The model's variables by name, created once on one device, in
+    ``dtype`` (float16 with --fp16_vars) except batch norm's."""
+
+    def __init__(self, specs, device: str | None = None, prefix: str = "",
+                 dtype: str = "float32"):
         self.specs = {spec.name: spec for spec in specs}
         with tf.device(device) if device else contextlib.nullcontext():
             self.variables = {
-                spec.name: tf.Variable(initial_value(spec), trainable=spec.trainable,
-                                       name=prefix + spec.name.replace("/", "_"))
+                spec.name: tf.Variable(
+                    initial_value(spec, tf.float32 if is_batch_norm(spec.name) else dtype),
+                    trainable=spec.trainable, name=prefix + spec.name.replace("/", "_"))
                 for spec in specs}
 
     @property
@@ -57,12 +66,19 @@ class VariableStore:
 class TFBackend:
     """Builder ops on tensors; ``update_stats`` controls batch-norm statistic updates."""
 
-    def __init__(self, store: VariableStore, update_stats: bool = True):
+    def __init__(self, store: VariableStore, update_stats: bool = True,
+                 compute_dtype: str = "float32"):
         self.store = store
         self.update_stats = update_stats
+        self.compute_dtype = compute_dtype
 
     def variable(self, name, shape, init, trainable=True):
-        return self.store.variables[name]
+        """The variable as the layers compute with it: cast to the compute type
+        (a no-op in float32), batch norm's left float32."""
+        variable = self.store.variables[name]
+        if is_batch_norm(name) or variable.dtype == self.compute_dtype:
+            return variable
+        return tf.cast(variable, self.compute_dtype)
 
     @staticmethod
     def shape(x):

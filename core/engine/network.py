@@ -13,33 +13,39 @@ class Network:
     it runs the model's layers on a batch of images."""
 
     def __init__(self, model, num_classes: int, image_size: int, data_format: str,
-                 device: str, name_prefix: str = ""):
+                 device: str, name_prefix: str = "", precision=None):
         self.model, self.num_classes = model, num_classes
         self.data_format, self.device = data_format, device
+        self.compute_dtype = precision.compute_dtype if precision else "float32"
         self.trace = model.trace(num_classes, data_format=data_format, image_size=image_size)
-        self.store = VariableStore(self.trace.variables, device, name_prefix)
+        self.store = VariableStore(self.trace.variables, device, name_prefix,
+                                   precision.variable_dtype if precision else "float32")
 
     @property
     def trainable_variables(self) -> list:
         return self.store.trainable
 
     def __call__(self, images, training: bool, update_stats: bool = True):
-        """(logits, auxiliary logits or None), both float32."""
-        cnn = ConvNetBuilder(TFBackend(self.store, update_stats), images, 3, training,
-                             self.data_format)
+        """(logits, auxiliary logits or None), both float32 whatever the compute type."""
+        images = tf.cast(images, self.compute_dtype)
+        cnn = ConvNetBuilder(TFBackend(self.store, update_stats, self.compute_dtype), images, 3,
+                             training, self.data_format)
         logits = self.model.build_network(cnn, self.num_classes)
-        return tf.cast(logits, tf.float32), cnn.aux_logits
+        aux = cnn.aux_logits
+        return tf.cast(logits, tf.float32), None if aux is None else tf.cast(aux, tf.float32)
 
 
 def make_network(model, num_classes: int, image_size: int, data_format: str, device: str,
-                 name_prefix: str = ""):
+                 name_prefix: str = "", precision=None):
     """The network class that runs ``model``: Network for builder models,
-    KerasNetwork (imported only then) for Keras ones."""
-    network_class = Network
+    KerasNetwork (imported only then) for Keras ones. ``precision``: a
+    :class:`cnnb.settings.PrecisionSettings` (None: float32)."""
     if getattr(model, "is_keras", False):
         from cnnb.engine.keras_network import KerasNetwork
-        network_class = KerasNetwork
-    return network_class(model, num_classes, image_size, data_format, device, name_prefix)
+        from cnnb.engine.loss_scale import keras_dtype_policy
+        with keras_dtype_policy(precision):
+            return KerasNetwork(model, num_classes, image_size, data_format, device, name_prefix)
+    return Network(model, num_classes, image_size, data_format, device, name_prefix, precision)
 
 
 def cross_entropy(logits, labels):
@@ -59,6 +65,7 @@ def losses(network: Network, logits, aux_logits, labels, settings):
     if not settings.weight_decay:
         return base, base
     decayed = network.store.decayed()
+    decayed = [tf.cast(v, tf.float32) for v in decayed]      # float16 variables (--fp16_vars)
     if settings.single_l2_loss_op:
         l2 = tf.nn.l2_loss(tf.concat([tf.reshape(v, [-1]) for v in decayed], 0))
     else:

@@ -23,11 +23,14 @@ class Optimizer:
         return []
 
     def _slot(self, value):
-        return [tf.Variable(tf.fill(v.shape, value), trainable=False) for v in self.variables]
+        return [tf.Variable(tf.fill(v.shape, tf.cast(value, v.dtype)), trainable=False)
+                for v in self.variables]
 
     def apply(self, grads, lr) -> None:
+        """Hyper-parameters and the rate are cast to each variable's type
+        (float16 variables under --fp16_vars; a no-op for float32)."""
         for index, (grad, var) in enumerate(zip(grads, self.variables)):
-            self.apply_one(index, grad, var, lr)
+            self.apply_one(index, tf.cast(grad, var.dtype), var, tf.cast(lr, var.dtype))
         self.finish()
 
     def apply_one(self, index, grad, var, lr) -> None:
@@ -50,7 +53,7 @@ class Momentum(Optimizer):
     def apply_one(self, index, grad, var, lr):
         tf.raw_ops.ResourceApplyMomentum(
             var=var.handle, accum=self.accumulators[index].handle, lr=lr, grad=grad,
-            momentum=tf.constant(self.settings.momentum, tf.float32), use_nesterov=True)
+            momentum=tf.constant(self.settings.momentum, var.dtype), use_nesterov=True)
 
 
 class RMSProp(Optimizer):
@@ -62,9 +65,9 @@ class RMSProp(Optimizer):
         c = self.settings
         tf.raw_ops.ResourceApplyRMSProp(
             var=var.handle, ms=self.mean_squares[index].handle, mom=self.moments[index].handle,
-            lr=lr, rho=tf.constant(c.rmsprop_decay, tf.float32),
-            momentum=tf.constant(c.rmsprop_momentum, tf.float32),
-            epsilon=tf.constant(c.rmsprop_epsilon, tf.float32), grad=grad)
+            lr=lr, rho=tf.constant(c.rmsprop_decay, var.dtype),
+            momentum=tf.constant(c.rmsprop_momentum, var.dtype),
+            epsilon=tf.constant(c.rmsprop_epsilon, var.dtype), grad=grad)
 
 
 class Adam(Optimizer):
@@ -78,10 +81,11 @@ class Adam(Optimizer):
         c = self.settings
         tf.raw_ops.ResourceApplyAdam(
             var=var.handle, m=self.m[index].handle, v=self.v[index].handle,
-            beta1_power=self.beta1_power, beta2_power=self.beta2_power, lr=lr,
-            beta1=tf.constant(c.adam_beta1, tf.float32),
-            beta2=tf.constant(c.adam_beta2, tf.float32),
-            epsilon=tf.constant(c.adam_epsilon, tf.float32), grad=grad)
+            beta1_power=tf.cast(self.beta1_power, var.dtype),
+            beta2_power=tf.cast(self.beta2_power, var.dtype), lr=lr,
+            beta1=tf.constant(c.adam_beta1, var.dtype),
+            beta2=tf.constant(c.adam_beta2, var.dtype),
+            epsilon=tf.constant(c.adam_epsilon, var.dtype), grad=grad)
 
     def finish(self):
         self.beta1_power.assign(self.beta1_power * self.settings.adam_beta1)

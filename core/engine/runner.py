@@ -26,6 +26,8 @@ def run_benchmark(plan, plugins, log=print) -> results.Result:
     """
     tf = import_tensorflow()
     configure(plan.settings.runtime)
+    from cnnb.engine.workers import start_process
+    start_process(plan)
     from cnnb.engine.inputs import reading_data
     from cnnb.engine.interrupts import StopRequest
     if plan.settings.summary.verbosity:
@@ -41,7 +43,7 @@ def run_benchmark(plan, plugins, log=print) -> results.Result:
             else:
                 result = _train(plan, plugins, log, stop, tf.__version__)
         plugins.hook.cnnb_run_end(result=result)
-        if plan.settings.output.result_json:
+        if plan.settings.output.result_json and _is_chief(plan):
             result.write(plan.settings.output.result_json)
         if plan.settings.output.result_csv:
             from cnnb.result_csv import append_row
@@ -83,6 +85,8 @@ def _train(plan, plugins, log, stop, tf_version: str) -> results.Result:
         loop.diverged, loop.stop_reason = True, diverged
     training.finish(loop)
     measurements = _record(plan, loop)
+    from cnnb.engine.workers import report_workers
+    measurements.update(report_workers(training.manager, plan, loop, log))
     measurements[results.CHECKPOINT] = training.saved
     if training.last_eval is not None:
         measurements[results.EVAL] = _eval_measurements(training.last_eval)
@@ -106,7 +110,8 @@ class _Training:
         saving = settings.checkpoint
         self.checkpoints = Checkpoints(self.manager, None if forward_only else saving.train_dir,
                                        saving.max_to_keep, with_optimizer=not forward_only)
-        self.summaries = None if forward_only else Summaries.for_training(
+        writes = _is_chief(plan) and not forward_only
+        self.summaries = None if not writes else Summaries.for_training(
             settings.summary, settings.loop.loss_name, self.manager)
         self.evaluator = None
         if plan.mode == TRAINING_AND_EVALUATION:
@@ -139,6 +144,8 @@ class _Training:
         return tuple(events)
 
     def _save(self, global_step: int) -> None:
+        if not self.manager.is_chief:       # one writer per cluster
+            return
         self.saved = self.checkpoints.save(global_step) or self.saved
 
     def _evaluate(self, local_step: int, global_step: int, num_steps: int) -> str | None:
@@ -175,6 +182,11 @@ class _Training:
             self.summaries.close()
 
 
+def _is_chief(plan) -> bool:
+    """Only the chief of a cluster writes files (checkpoints, summaries, results)."""
+    return plan.replication is None or plan.replication.worker.is_chief
+
+
 def _evaluate(plan, log, stop, tf_version: str) -> results.Result:
     from cnnb.engine.evaluation import run_eval_mode
     log("Generating model")
@@ -200,7 +212,7 @@ def _build_towers(plan):
     with manager.scope():
         manager.create_towers(lambda device, index: make_network(
             plan.model, dataset.num_classes, plan.image_size, data_format, device,
-            name_prefix=f"v{index}/"))
+            name_prefix=f"v{index}/", precision=plan.settings.precision))
     return manager
 
 
@@ -212,9 +224,16 @@ def _build_step(plan, inputs):
     manager = _build_towers(plan)
     if plan.mode == FORWARD_ONLY:
         return manager, make_forward_step(manager, inputs, settings.step)
+    from cnnb.engine.loss_scale import make_loss_scaling
+    scaling = make_loss_scaling(settings.precision, manager.is_chief)
     with manager.scope():
-        manager.create_optimizers(lambda variables: make_optimizer(settings.optimizer, variables))
-    return manager, make_train_step(manager, inputs, settings.step, settings.loss)
+        manager.create_optimizers(lambda variables: _maybe_guarded(
+            make_optimizer(settings.optimizer, variables), scaling))
+    return manager, make_train_step(manager, inputs, settings.step, settings.loss, scaling)
+
+
+def _maybe_guarded(optimizer, scaling):
+    return optimizer if scaling is None else scaling.wrap(optimizer)
 
 
 def _info(plan) -> dict:
@@ -223,7 +242,7 @@ def _info(plan) -> dict:
     ``batch_size`` is per device, as the flag means; ``global_batch_size`` is what
     one step of all devices (of all workers) processes.
     """
-    num_workers = 1
+    num_workers = plan.replication.worker.num_workers if plan.replication else 1
     return {"model": plan.model.name, "dataset": plan.dataset.name, "mode": plan.mode,
             "synthetic": plan.synthetic, "data_dir": plan.data_dir,
             "devices": list(plan.devices), "num_devices": len(plan.devices),

@@ -8,16 +8,21 @@ global batch, as the predecessor's did (not tower 0's alone).
 
 from __future__ import annotations
 
+import contextlib
+
 import tensorflow as tf
 
 from cnnb.engine.network import losses, top_k_hits
 
 
-def make_train_step(manager, inputs, step_settings, loss_settings):
-    """``step(lr) -> {'loss', ['top_1', 'top_5']}``; ``inputs(i)`` gives tower i's batch.
+def make_train_step(manager, inputs, step_settings, loss_settings, scaling=None):
+    """``step(lr) -> {'loss', ['top_1', 'top_5'], ['loss_scale', 'update_applied']}``;
+    ``inputs(i)`` gives tower i's batch.
 
     The manager aggregates the towers' gradients and clips what it applies
-    (``--gradient_clip``, after aggregation, as the predecessor did)."""
+    (``--gradient_clip``, after aggregation, as the predecessor did). ``scaling``
+    (:class:`cnnb.engine.loss_scale.LossScaling`, None: none) scales the loss
+    and, when automatic, decides whether the update is applied."""
     inputs = manager.distribute_inputs(inputs)
     with_accuracy = step_settings.with_accuracy
 
@@ -26,16 +31,21 @@ def make_train_step(manager, inputs, step_settings, loss_settings):
         with tf.GradientTape() as tape:
             logits, aux = network(images, training=True, update_stats=index == 0)
             base, total = losses(network, logits, aux, labels, loss_settings)
-        grads = tape.gradient(total, network.trainable_variables)   # inside the device scope
+            differentiated = scaling.scaled(total) if scaling is not None else total
+        grads = tape.gradient(differentiated, network.trainable_variables)   # on the device
+        if scaling is not None:
+            grads = scaling.unscaled(grads)
         reported = total if loss_settings.reported == "total_loss" else base
         hits = top_k_hits(logits, labels) if with_accuracy else ()
         return grads, (reported, hits)
 
     @tf.function(jit_compile=step_settings.xla_compile, autograph=False)
     def step(lr):
-        outputs = manager.train_towers(tower, lr)
+        result = {}
+        with scaling.guarded(result) if scaling is not None else contextlib.nullcontext():
+            outputs = manager.train_towers(tower, lr)
         reported = [loss for loss, _ in outputs]
-        result = {"loss": tf.add_n(reported) / len(reported)}
+        result["loss"] = tf.add_n(reported) / len(reported)
         if with_accuracy:
             result["top_1"], result["top_5"] = global_accuracy([hits for _, hits in outputs])
         return result
