@@ -25,6 +25,7 @@ BUILTIN_COMMANDS = {
     "allreduce-bench": "cnnb.cli.allreduce_bench:allreduce_bench_command",
     "plugins": "cnnb.cli.plugins_cmd:plugins_command",
     "data": "cnnb.cli.data:data_command",
+    "peak": "cnnb.cli.peak:peak_command",
     "compare": "cnnb.cli.compare:compare_command",
     "sweep": "cnnb.cli.sweep:sweep_command",
 }

@@ -68,6 +68,8 @@ _EMPTY_MEASUREMENTS = {
     IMAGES_PER_SEC: None, UNCERTAINTY: None, JITTER: None, AVERAGE_WALL_TIME: None,
     NUM_STEPS: 0, STEP_TIMES: None, LAST_LOSS: None, TOP_1: None, TOP_5: None, EVAL: None,
     GLOBAL_STEP: None, CHECKPOINT: None, STOP_REASON: None, INTERRUPTED: False, DIVERGED: False,
+    "flops_per_image": None, "achieved_flops": None, "mfu": None,   # cnnb.utilization
+    "peak_flops": None,
 }
 
 

@@ -85,6 +85,8 @@ def _train(plan, plugins, log, stop, tf_version: str) -> results.Result:
         loop.diverged, loop.stop_reason = True, diverged
     training.finish(loop)
     measurements = _record(plan, loop)
+    from cnnb.engine.peak import report_utilization
+    measurements.update(report_utilization(plan, measurements[results.IMAGES_PER_SEC], log))
     from cnnb.engine.workers import report_workers
     measurements.update(report_workers(training.manager, plan, loop, log))
     measurements[results.CHECKPOINT] = training.saved
