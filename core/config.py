@@ -85,6 +85,8 @@ def build_config(raw: Mapping[str, Any], options: tuple[Option, ...],
     notes = _fit_machine(values, explicit, visible_gpus)
     from cnnb.rules import check_rules
     check_rules(values)
+    from cnnb.precision import precision_name, precision_notes
+    notes += precision_notes(precision_name(values), values["device"])
     return RunConfig(values, explicit, notes, warnings)
 
 

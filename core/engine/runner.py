@@ -76,11 +76,15 @@ def _train(plan, plugins, log, stop, tf_version: str) -> results.Result:
                              schedule_context(plan))
     log("Initializing graph")
     allow_nonfinite = plan.settings.loop.allow_nonfinite_loss
-    global_step, diverged = warm_up(training.step, schedule,
+    from cnnb.engine.profiling import Profiler
+    profiler = Profiler(plan.settings.profiling, log)
+    step = profiler.wrap(training.step, plan.num_warmup_batches if num_steps else 0)
+    global_step, diverged = warm_up(step, schedule,
                                     plan.num_warmup_batches if num_steps else 0, log, restored,
                                     stop, allow_nonfinite)
-    loop = timed_loop(training.step, schedule, plan, global_step, plugins.hook.cnnb_step_end,
+    loop = timed_loop(step, schedule, plan, global_step, plugins.hook.cnnb_step_end,
                       log, 0 if diverged else num_steps, training.events(num_steps), stop)
+    profiler.finish()
     if diverged:
         loop.diverged, loop.stop_reason = True, diverged
     training.finish(loop)
