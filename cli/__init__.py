@@ -26,6 +26,7 @@ BUILTIN_COMMANDS = {
     "plugins": "cnnb.cli.plugins_cmd:plugins_command",
     "data": "cnnb.cli.data:data_command",
     "peak": "cnnb.cli.peak:peak_command",
+    "launch": "cnnb.cli.launch:launch_command",
     "compare": "cnnb.cli.compare:compare_command",
     "sweep": "cnnb.cli.sweep:sweep_command",
 }

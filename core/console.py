@@ -15,7 +15,7 @@ def info_block(plan, tf_version: str) -> list[str]:
         f"Dataset:     {plan.dataset.name} ({data})",
         f"Mode:        {plan.mode}",
         "SingleSess:  False",
-        f"Batch size:  {plan.batch_size} global",
+        f"Batch size:  {plan.batch_size * _workers(plan)} global",
         f"             {plan.batch_size_per_device} per device",
         f"Num batches: {plan.num_batches}",
         f"Num epochs:  {plan.num_epochs:.2f}",
@@ -27,9 +27,17 @@ def info_block(plan, tf_version: str) -> list[str]:
     ]
     if config.get("all_reduce_spec") and plan.capabilities.all_reduce_spec:
         lines.append(f"AllReduce:   {config.all_reduce_spec}")
+    cluster = plan.replication.cluster if plan.replication else None
+    if cluster is not None:
+        lines += [f"Sync:        {cluster.cross_replica_sync}", f"Cluster:     {cluster.describe()}"]
     lines += [f"Note:        {note}" for note in config.notes]
     lines.append("==========")
     return lines
+
+
+def _workers(plan) -> int:
+    """Workers whose devices make up the global batch (1 in one process)."""
+    return plan.replication.worker.num_workers if plan.replication else 1
 
 
 def header(loss_name: str, show_accuracy: bool) -> str:

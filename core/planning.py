@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 from cnnb.allreduce import plan_all_reduce
+from cnnb.cluster import plan_cluster, worker_of
 from cnnb.config import RunConfig
 from cnnb.devices import tower_devices
 from cnnb.errors import ConfigError
@@ -154,10 +155,13 @@ def _replication_fields(plan: RunPlan, plugins) -> dict:
     capabilities = Capabilities.of(entry)
     check_all_reduce_flags(config, entry, capabilities, plugins.registry("variable_manager"))
     all_reduce = None
-    if capabilities.all_reduce_spec:
+    if capabilities.all_reduce_spec and entry.metadata.get("all_reduce_plan", True):
         all_reduce = plan_all_reduce(config, plugins.registry("allreduce"), plan.devices)
+    cluster = plan_cluster(config, entry, plugins.registry("variable_manager"))
     replication = ReplicationSettings(plan.devices, config.gradient_clip, all_reduce,
-                                      options=declared_options(entry, config))
+                                      options=declared_options(entry, config), cluster=cluster,
+                                      worker=worker_of(cluster, entry.metadata.get(
+                                          "chief_computes", True)))
     return {"capabilities": capabilities, "replication": replication, "all_reduce": all_reduce,
             "settings": settings_from_flags(config)}
 

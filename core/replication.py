@@ -29,11 +29,16 @@ from cnnb.errors import ConfigError, PluginLoadError
 GRADIENT_REDUCTIONS = ("mean", "sum", "none")
 
 #: the predecessor's modes cnnb does not have yet, and what they wait for
-NOT_BUILT_YET = {
-    "distributed_replicated": "multi-worker runs (tf.distribute)",
-    "distributed_all_reduce": "multi-worker runs (tf.distribute)",
-    "collective_all_reduce": "multi-worker runs (tf.distribute)",
-    "horovod": "the optional Horovod plugin",
+NOT_BUILT_YET: dict[str, str] = {}
+
+#: the predecessor's modes cnnb will not have, and what to use instead
+NOT_IN_TF2 = {
+    "distributed_all_reduce": (
+        "it ran one TF1 graph spanning every worker, driven by a controller process (a single "
+        "session), and TF2 has no such graph. Use --variable_update=collective_all_reduce: the "
+        "same synchronous all-reduce of summed gradients across workers, run by tf.distribute's "
+        "collectives (e.g. cnnb launch --num_workers=2 -- --variable_update="
+        "collective_all_reduce)"),
 }
 
 #: flags that configure the all-reduce; only managers with ``all_reduce_spec`` use them
@@ -105,6 +110,8 @@ class ReplicationSettings:
         declaring ``all_reduce_spec`` on several devices; else None.
     :ivar worker: this worker's :class:`WorkerInfo`.
     :ivar options: the values of the options the manager declared.
+    :ivar cluster: the :class:`cnnb.cluster.ClusterSettings` of a multi-worker
+        run (``--job_name``... or ``TF_CONFIG``); None in one process.
     """
 
     devices: tuple[str, ...]
@@ -112,6 +119,7 @@ class ReplicationSettings:
     all_reduce: Any = None
     worker: WorkerInfo = WorkerInfo()
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    cluster: Any = None
 
 
 def declared_options(entry, config) -> dict[str, Any]:
@@ -127,7 +135,11 @@ def declared_options(entry, config) -> dict[str, Any]:
 
 
 def check_variable_update(name: str, registry) -> None:
-    """A predecessor mode that cnnb lacks gets "not built yet", not "unknown"."""
+    """A predecessor mode that cnnb lacks gets "not built yet" (or why it is not
+    in TF2), not "unknown"."""
+    if name in NOT_IN_TF2 and name not in registry.names():
+        raise ConfigError(f"--variable_update={name} is not available in cnnb: "
+                          f"{NOT_IN_TF2[name]}.")
     if name in NOT_BUILT_YET and name not in registry.names():
         usable = ", ".join(registry.names())
         raise ConfigError(f"--variable_update={name} is not built yet in cnnb: it arrives with "

@@ -70,6 +70,7 @@ _EMPTY_MEASUREMENTS = {
     GLOBAL_STEP: None, CHECKPOINT: None, STOP_REASON: None, INTERRUPTED: False, DIVERGED: False,
     "flops_per_image": None, "achieved_flops": None, "mfu": None,   # cnnb.utilization
     "peak_flops": None,
+    "workers": None, "global_images_per_sec": None,     # multi-worker runs (engine/workers.py)
 }
 
 

@@ -227,13 +227,15 @@ def test_multi_device_rules(values, phrase):
 
 @pytest.mark.parametrize("values, phrase", [
     ({"num_gpus": 2, "all_reduce_spec": "xring"},
-     r"only to variable managers that take an all-reduce \(replicated\); this run uses "
+     r"only to variable managers that take an all-reduce \(collective_all_reduce, replicated"
+     r"\); this run uses "
      "--variable_update=parameter_server"),
     ({"num_gpus": 2, "variable_update": "independent", "gradient_repacking": 2},
      "apply|applies only to variable managers that take an all-reduce"),
-    ({"num_gpus": 2, "variable_update": "distributed_replicated"}, "not built yet"),
-    ({"variable_update": "horovod"}, "not built yet in cnnb: it arrives with the optional "
-     "Horovod plugin"),
+    ({"num_gpus": 2, "variable_update": "collective_all_reduce",
+      "all_reduce_spec": "xring"}, "TensorFlow's collectives do the all-reduce; choose one of "
+     "collective, auto, ring, nccl"),
+    ({"variable_update": "horovod"}, "needs horovod, which cannot be imported here"),
 ])
 def test_variable_manager_capabilities_are_checked_when_planning(values, phrase):
     """What a manager takes is its declared capability, not its name."""

@@ -44,7 +44,7 @@ def test_a_third_party_manager_rejects_all_reduce_flags_by_capability(cnnb, plug
     result = cnnb("run", "--variable_update=acme_mirror", "--all_reduce_spec=xring",
                   "--num_gpus=2", env=plugins_env)
     assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result
-    assert "take an all-reduce (replicated)" in result.err
+    assert "take an all-reduce (collective_all_reduce, replicated)" in result.err
     assert "--variable_update=acme_mirror" in result.err
 
 

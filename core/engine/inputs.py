@@ -34,13 +34,19 @@ def make_inputs(plan, subset: str, batch_size_per_device: int, training: bool,
     """The input source of ``subset``. With ``num_batches`` the data restarts
     after that many steps, so each evaluation pass sees the same images."""
     settings, data_format = plan.settings.inputs, plan.settings.runtime.data_format
+    worker = plan.replication.worker if plan.replication else None
+    workers = worker.num_workers if worker and worker.task_index >= 0 else 1
     if plan.synthetic:
+        local = len(plan.devices)
         return SyntheticInputs(plan.devices, batch_size_per_device, plan.image_size,
-                               plan.dataset.num_classes, data_format)
+                               plan.dataset.num_classes, data_format,
+                               worker.task_index * local if workers > 1 else 0, workers * local)
     files = plan.data_files[subset]
     preprocessor = plan.preprocessor.load()(plan.dataset, plan.image_size,
                                             settings.preprocessing)
     dataset = preprocessor.make_dataset(files, batch_size_per_device, training)
+    if workers > 1:     # each worker reads its own share of the batches
+        dataset = dataset.shard(workers, worker.task_index)
     if num_batches:
         dataset = dataset.take(num_batches * len(plan.devices)).repeat()
     return RealInputs(dataset, plan.devices, settings, data_format)

@@ -54,10 +54,22 @@ class VariableManager:
         self.towers: list = []
         self.optimizers: list = []
 
+    @classmethod
+    def prepare_process(cls, settings: ReplicationSettings) -> None:
+        """Called once, right after TensorFlow is configured and before any op
+        runs: a ``tf.distribute`` manager makes its strategy here (collective
+        ops can only be configured at program start)."""
+
     @property
     def is_chief(self) -> bool:
         """Whether this process writes checkpoints, summaries and result files."""
         return self.settings.worker.is_chief
+
+    def gather_workers(self, values: list[float]) -> list[list[float]]:
+        """Every worker's ``values``, one row per worker in task order (a
+        multi-worker manager overrides this with a collective; every worker
+        calls it at the same point). One process: its own row."""
+        return [list(values)]
 
     def scope(self):
         """Where variables are created (a ``tf.distribute`` strategy's scope);
