@@ -97,7 +97,7 @@ def _run_point(grid, point, index, out, timeout, blocked) -> dict:
     row = {"point": index, **point, "elapsed_seconds": round(time.monotonic() - began, 1),
            "result_json": record, "log": log}
     if code == 0 and os.path.exists(record):
-        return {**row, **_measured(record)}
+        return {**_measured(record), **row}      # swept values as given win
     error = f"timed out after {timeout:g} s" if timed_out else _error_line(log, code)
     return {**row, "status": "failed", "error": error}
 

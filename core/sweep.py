@@ -125,7 +125,9 @@ def add_scaling_efficiency(rows: list[dict[str, Any]], swept: tuple[str, ...]) -
 
 
 def columns(swept: tuple[str, ...]) -> tuple[str, ...]:
-    return ("point", *swept, *RESULT_COLUMNS)
+    """The swept flags' values as given, then what each point measured (a swept
+    ``--model`` is shown once: as given)."""
+    return ("point", *swept, *(name for name in RESULT_COLUMNS if name not in swept))
 
 
 def csv_text(rows: list[dict[str, Any]], swept: tuple[str, ...]) -> str:
