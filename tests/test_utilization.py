@@ -1,0 +1,51 @@
+"""flops_per_image, achieved_flops and mfu in every record; `cnnb peak` and its cache."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from cnnb.utilization import utilization, utilization_line
+
+UTILIZATION = re.compile(r"^model FLOP utilization: [0-9.]+% \([0-9.]+ of 2000\.0 GFLOP/s "
+                         r"fp32 peak\)$")
+
+
+def test_utilization_arithmetic():
+    measured = utilization(flops=3_000, images_per_sec=2.0, peak=12_000.0)
+    assert measured == {"flops_per_image": 3_000, "achieved_flops": 6_000.0, "mfu": 0.5,
+                        "peak_flops": 12_000.0}
+    assert utilization_line(measured, "bf16") == \
+        "model FLOP utilization: 50.0% (0.0 of 0.0 GFLOP/s bf16 peak)"
+    assert utilization(None, 2.0, 1.0)["mfu"] is None       # a model without a shape trace
+
+
+@pytest.mark.slow
+def test_records_carry_flops_and_utilization(cnnb_batch, listed_models, tmp_path, make_env):
+    common = ["run", "--model=trivial", "--batch_size=4", "--num_batches=2", "--device=cpu",
+              "--num_warmup_batches=1"]
+    train, infer, peak, cached = cnnb_batch([
+        common + ["--peak_flops=2e12", f"--result_json={tmp_path / 'train.json'}"],
+        common + ["--forward_only", "--peak_flops=2e12", f"--result_json={tmp_path / 'f.json'}"],
+        ["peak", "--precision=fp32", "--json"],
+        common + [f"--result_json={tmp_path / 'cached.json'}"]],
+        env=make_env(CNNB_CACHE_DIR=str(tmp_path / "cache")))
+    forward = listed_models[("imagenet", "trivial")]["flops"]
+    for result, name, factor in ((train, "train.json", 3), (infer, "f.json", 1)):
+        assert result.code == 0, result
+        lines = result.out_lines
+        total = next(i for i, line in enumerate(lines) if line.startswith("total images/sec"))
+        assert lines[total + 1] == "-" * 64 and UTILIZATION.match(lines[total + 2]), result
+        m = json.loads((tmp_path / name).read_text())["measurements"]
+        assert m["flops_per_image"] == factor * forward
+        assert m["achieved_flops"] == pytest.approx(m["flops_per_image"] * m["images_per_sec"])
+        assert m["mfu"] == pytest.approx(m["achieved_flops"] / 2e12)
+    assert peak.code == 0, peak
+    measured = json.loads(peak.out)
+    assert measured["peak_flops"]["fp32"] > 0
+    cache = json.loads((tmp_path / "cache" / "peak.json").read_text())
+    assert cache[measured["machine"]]["fp32"] == measured["peak_flops"]["fp32"]
+    m = json.loads((tmp_path / "cached.json").read_text())["measurements"]
+    assert m["peak_flops"] == measured["peak_flops"]["fp32"], cached   # the run used the cache
