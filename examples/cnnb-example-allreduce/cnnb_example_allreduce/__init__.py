@@ -1,0 +1,1 @@
+"""An example cnnb all-reduce plugin: registration in plugin.py, the algorithm in tree.py."""

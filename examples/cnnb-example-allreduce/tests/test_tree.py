@@ -1,0 +1,15 @@
+"""The plugin's own tests, with cnnb's conformance suite (``cnnb.testing``)."""
+
+from __future__ import annotations
+
+
+def test_registered_by_this_distribution(cnnb_plugins):
+    entry = cnnb_plugins.registry("allreduce").get("tree")
+    assert entry.provider.distribution == "cnnb-example-allreduce"
+
+
+def test_sums_are_exact_on_several_device_counts(cnnb_check_allreduce):
+    """2, 3 (an odd one out) and 5 devices: every device gets the exact sum."""
+    lines = cnnb_check_allreduce("tree", device_counts=(2, 3, 5))
+    assert len(lines) == 3 and all(line.startswith("ok") for line in lines), lines
+
