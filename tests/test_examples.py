@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from cnnb.testing import ConformanceError
+from cnnb.testing.components import check_run, check_variable_manager
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = ("cnnb-example-models", "cnnb-example-allreduce")
 
@@ -48,18 +51,13 @@ def test_listings_show_the_plugins_with_their_distributions(cnnb_batch, env):
     assert "cnnb-example-allreduce" in line
 
 
-def test_runs_use_the_plugins_and_record_their_versions(cnnb_batch, env, tmp_path):
-    record = tmp_path / "tree.json"
-    tree, smallnet = cnnb_batch([
-        ["run", "--device=cpu", "--num_gpus=2", "--variable_update=replicated",
-         "--all_reduce_spec=tree", "--num_batches=2", "--num_warmup_batches=1",
-         f"--result_json={record}"],
-        ["run", "--model=smallnet", "--device=cpu", "--batch_size=4", "--num_batches=2",
-         "--num_warmup_batches=1"]], env=env)
-    assert tree.code == 0 and "AllReduce:   tree" in tree.out, tree
-    assert smallnet.code == 0 and "Model:       smallnet" in smallnet.out, smallnet
-    versions = json.loads(record.read_text())["environment"]["plugin_versions"]
-    assert versions == {"cnnb-example-allreduce": "1.0.0", "cnnb-example-models": "1.0.0"}
+def test_variable_manager_check_runs_the_contract_and_reports_failures():
+    """cnnb.testing's variable-manager check on a built-in manager; a failed run is a
+    ConformanceError that shows the command and its output."""
+    outcome = check_variable_manager("replicated", num_devices=2)
+    assert outcome.result.plan["global_batch_size"] == 4
+    with pytest.raises(ConformanceError, match="unknown model 'nosuch'"):
+        check_run("--model=nosuch")
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
