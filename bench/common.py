@@ -18,17 +18,78 @@ def cnnb_images_per_sec(plugins, **flags) -> float:
     return api.run(plan, log=lambda line: None).images_per_sec
 
 
-def matmul_peak_gflops(tf, size: int = 2048, repeats: int = 8) -> float:
-    """fp32 GFLOP/s of a large square matmul: the machine's practical peak."""
-    a = tf.Variable(tf.random.normal([size, size]))
-    b = tf.Variable(tf.random.normal([size, size]))
-    product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
-    for _ in range(2):
-        product().numpy()
+def matmul_peak_gflops(tf, precision: str = "fp32") -> float:
+    """GFLOP/s of large square matmuls (what `cnnb peak` measures): the machine's
+    practical peak, so numbers compare across machines."""
+    from cnnb.engine.peak import measure_peak
+    return measure_peak(tf, precision) / 1e9
+
+
+def plain_loop_images_per_sec(tf, model, num_classes: int, batch_size: int, steps: int,
+                              warmup: int, precision: str = "fp32", xla: bool = False,
+                              weight_decay: float = 4e-5) -> float:
+    """images/sec of a minimal tf.function loop (tape, gradients, assign_sub) over
+    the same cnnb-built network: the floor any framework's overhead is measured
+    against. Same math as a default `cnnb run` (sgd, the predecessor's L2 over
+    non-batch-norm weights); ``precision`` casts compute like cnnb does."""
+    from cnnb.engine.network import Network
+    from cnnb.precision import DTYPES
+    from cnnb.settings import PrecisionSettings
+    network = Network(model, num_classes, model.image_size, "NHWC", "/cpu:0",
+                      precision=PrecisionSettings(precision, DTYPES[precision]))
+    shape = [batch_size, model.image_size, model.image_size, 3]
+    images = tf.Variable(tf.random.truncated_normal(shape, mean=127, stddev=60), trainable=False)
+    labels = tf.Variable(tf.random.uniform([batch_size], 0, num_classes - 1, tf.int32),
+                         trainable=False)
+    variables = network.trainable_variables
+
+    @tf.function(jit_compile=xla)
+    def step():
+        with tf.GradientTape() as tape:
+            logits, _ = network(images, training=True)
+            loss = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+            loss += weight_decay * tf.add_n([tf.nn.l2_loss(v) for v in network.store.decayed()])
+        for variable, grad in zip(variables, tape.gradient(loss, variables)):
+            variable.assign_sub(0.005 * grad)
+        return loss
+
+    return _timed(step, batch_size, steps, warmup)
+
+
+def keras_fit_images_per_sec(tf, keras, build, batch_size: int, image_size: int,
+                             num_classes: int, steps: int, warmup: int,
+                             precision: str = "fp32", xla: bool = False) -> float:
+    """images/sec of Keras 3 ``model.fit`` (SGD, one repeated synthetic batch)
+    on ``build(keras, image_size, num_classes)``; bf16/fp16 through Keras's mixed
+    dtype policy, XLA through ``compile(jit_compile=True)``."""
+    from cnnb.precision import DTYPES
+    previous = keras.config.dtype_policy()
+    if precision != "fp32":
+        keras.config.set_dtype_policy(f"mixed_{DTYPES[precision]}")
+    try:
+        model = build(keras, image_size, num_classes)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    model.compile(optimizer=keras.optimizers.SGD(0.005), jit_compile=xla,
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    images = tf.random.truncated_normal([batch_size, image_size, image_size, 3], mean=127,
+                                        stddev=60)
+    labels = tf.random.uniform([batch_size], 0, num_classes - 1, tf.int32)
+    data = tf.data.Dataset.from_tensors((images, labels)).repeat()
+    model.fit(data, steps_per_epoch=max(1, warmup), epochs=1, verbose=0, shuffle=False)
     began = time.perf_counter()
-    for _ in range(repeats):
-        product().numpy()
-    return 2 * size ** 3 * repeats / (time.perf_counter() - began) / 1e9
+    model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
+    return batch_size * steps / (time.perf_counter() - began)
+
+
+def _timed(step, batch_size: int, steps: int, warmup: int) -> float:
+    for _ in range(max(1, warmup)):
+        step().numpy()
+    began = time.perf_counter()
+    for _ in range(steps):
+        step().numpy()
+    return batch_size * steps / (time.perf_counter() - began)
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:

@@ -24,7 +24,8 @@ import argparse
 import statistics
 import time
 
-from common import add_training_arguments, cnnb_images_per_sec, matmul_peak_gflops
+from common import (add_training_arguments, cnnb_images_per_sec, matmul_peak_gflops,
+                    plain_loop_images_per_sec)
 
 WEIGHT_DECAY = 4e-5
 
@@ -33,34 +34,6 @@ def with_weight_decay(tf, network, loss):
     """The predecessor's default L2 term (4e-5, batch-norm variables excluded), so all
     three loops do the same math as a default `cnnb run`."""
     return loss + WEIGHT_DECAY * tf.add_n([tf.nn.l2_loss(v) for v in network.store.decayed()])
-
-
-def plain_run(tf, model, args, num_classes: int) -> float:
-    """images/sec of a minimal tf.function loop over the same network."""
-    from cnnb.engine.network import Network
-    network = Network(model, num_classes, model.image_size, "NHWC", "/cpu:0")
-    shape = [args.batch_size, model.image_size, model.image_size, 3]
-    images = tf.Variable(tf.random.truncated_normal(shape, mean=127, stddev=60), trainable=False)
-    labels = tf.Variable(tf.random.uniform([args.batch_size], 0, num_classes - 1, tf.int32),
-                         trainable=False)
-    variables = network.trainable_variables
-
-    @tf.function
-    def step():
-        with tf.GradientTape() as tape:
-            logits, _ = network(images, training=True)
-            loss = with_weight_decay(tf, network, tf.reduce_mean(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)))
-        for variable, grad in zip(variables, tape.gradient(loss, variables)):
-            variable.assign_sub(0.005 * grad)
-        return loss
-
-    for _ in range(args.warmup):
-        step().numpy()
-    began = time.perf_counter()
-    for _ in range(args.steps):
-        step().numpy()
-    return args.batch_size * args.steps / (time.perf_counter() - began)
 
 
 def session_run(tf, model, args, num_classes: int) -> float:
@@ -114,7 +87,8 @@ def main() -> None:
         rates["cnnb"].append(cnnb_images_per_sec(
             plugins, model=args.model, batch_size=args.batch_size, num_batches=args.steps,
             num_warmup_batches=args.warmup, optimizer="sgd", data_name=args.data_name))
-        rates["plain tf.function"].append(plain_run(tf, model, args, classes))
+        rates["plain tf.function"].append(plain_loop_images_per_sec(
+            tf, model, classes, args.batch_size, args.steps, args.warmup))
         rates["TF1-style session"].append(session_run(tf, model, args, classes))
         print(f"round {round_number + 1}: " + "  ".join(
             f"{name} {values[-1]:.2f}" for name, values in rates.items()), flush=True)
