@@ -11,7 +11,10 @@ predecessor's cluster flags (``--job_name``, ``--task_index``,
 removed from their environment), prints their output line by line prefixed
 ``[worker 0]``, ``[ps 0]``..., and exits with the chief's status. With
 ``--num_ps=P`` it also starts P parameter servers and the controller that
-drives the parameter-server modes.
+drives the parameter-server modes (``parameter_server``,
+``distributed_replicated``); there the controller is the chief, and the
+workers and servers, which only serve, are stopped when it has finished (they
+also stop by themselves once the controller has gone).
 
 Nothing is left behind or hangs: if a task fails (exits non-zero, or a
 server exits at all) the others get SIGTERM, then SIGKILL after
@@ -153,11 +156,15 @@ def describe_status(code: int) -> str:
 
 
 def failure(tasks: list[Task]) -> Task | None:
-    """A task that failed: non-zero exit, or a server (ps) that exited at all
-    while the run goes on."""
+    """A task that failed: non-zero exit, or a server that exited at all while
+    the controller still runs (parameter servers, and the workers of the
+    parameter-server modes, serve until the controller has finished)."""
+    controllers = [t for t in tasks if t.job == "controller"]
+    running = any(t.process.poll() is None for t in controllers)
     for task in tasks:
         code = task.process.poll()
-        if code is not None and (code != 0 or task.job == "ps"):
+        serves = task.job == "ps" or (task.job == "worker" and bool(controllers))
+        if code is not None and (code != 0 or (serves and running)):
             return task
     return None
 

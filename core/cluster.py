@@ -242,6 +242,21 @@ def worker_of(cluster: ClusterSettings | None, chief_computes: bool = True):
     return WorkerInfo(-1, total)                 # a parameter server: never the chief
 
 
+def for_cluster(entry, config, environ=None):
+    """The registration that runs ``entry``'s mode: a single-process manager
+    registered with ``on_cluster`` metadata (``{"target": "module:Class",
+    "description": ..., <its capabilities>}``) hands over to that manager when
+    the run has a cluster, keeping its name (``parameter_server`` runs on
+    ParameterServerStrategy there)."""
+    handover = entry.metadata.get("on_cluster")
+    if not handover or cluster_from(config, environ) is None:
+        return entry
+    metadata = {key: value for key, value in handover.items()
+                if key not in ("target", "description")}
+    return dataclasses.replace(entry, target=handover["target"], metadata=metadata,
+                               description=handover.get("description", entry.description))
+
+
 def plan_cluster(config, entry, registry, environ=None) -> ClusterSettings | None:
     """The run's cluster, checked against its variable manager (planning calls this)."""
     check_requirements(entry)

@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from cnnb.allreduce import plan_all_reduce
-from cnnb.cluster import plan_cluster, worker_of
+from cnnb.cluster import for_cluster, plan_cluster, worker_of
 from cnnb.config import RunConfig
 from cnnb.devices import tower_devices
 from cnnb.errors import ConfigError
@@ -151,7 +151,8 @@ def plan_run(config: RunConfig, plugins) -> RunPlan:
 def _replication_fields(plan: RunPlan, plugins) -> dict:
     """The manager's capabilities, checked against the flags, and its settings
     (the all-reduce plan only for a manager that takes one)."""
-    config, entry = plan.config, plan.variable_manager
+    config = plan.config
+    entry = for_cluster(plan.variable_manager, config)     # e.g. parameter_server on a cluster
     capabilities = Capabilities.of(entry)
     check_all_reduce_flags(config, entry, capabilities, plugins.registry("variable_manager"))
     all_reduce = None
@@ -163,7 +164,7 @@ def _replication_fields(plan: RunPlan, plugins) -> dict:
                                       worker=worker_of(cluster, entry.metadata.get(
                                           "chief_computes", True)))
     return {"capabilities": capabilities, "replication": replication, "all_reduce": all_reduce,
-            "settings": settings_from_flags(config)}
+            "settings": settings_from_flags(config), "variable_manager": entry}
 
 
 def infer_dataset_name(datasets, data_name: str | None, data_dir: str | None) -> str:

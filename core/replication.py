@@ -29,11 +29,7 @@ from cnnb.errors import ConfigError, PluginLoadError
 GRADIENT_REDUCTIONS = ("mean", "sum", "none")
 
 #: the predecessor's modes cnnb does not have yet, and what they wait for
-NOT_BUILT_YET = {
-    "distributed_replicated": "the parameter-server cluster modes (tf.distribute's "
-                              "ParameterServerStrategy); across workers use "
-                              "collective_all_reduce today",
-}
+NOT_BUILT_YET: dict[str, str] = {}
 
 #: the predecessor's modes cnnb will not have, and what to use instead
 NOT_IN_TF2 = {

@@ -44,12 +44,16 @@ def make_inputs(plan, subset: str, batch_size_per_device: int, training: bool,
     files = plan.data_files[subset]
     preprocessor = plan.preprocessor.load()(plan.dataset, plan.image_size,
                                             settings.preprocessing)
-    dataset = preprocessor.make_dataset(files, batch_size_per_device, training)
+    def whole_pipeline():
+        return preprocessor.make_dataset(files, batch_size_per_device, training)
+    dataset = whole_pipeline()
     if workers > 1:     # each worker reads its own share of the batches
         dataset = dataset.shard(workers, worker.task_index)
     if num_batches:
         dataset = dataset.take(num_batches * len(plan.devices)).repeat()
-    return RealInputs(dataset, plan.devices, settings, data_format)
+    inputs = RealInputs(dataset, plan.devices, settings, data_format)
+    inputs.make_dataset = whole_pipeline    # parameter-server workers build their own
+    return inputs
 
 
 class RealInputs:

@@ -39,7 +39,6 @@ def make_train_step(manager, inputs, step_settings, loss_settings, scaling=None)
         hits = top_k_hits(logits, labels) if with_accuracy else ()
         return grads, (reported, hits)
 
-    @tf.function(jit_compile=step_settings.xla_compile, autograph=False)
     def step(lr):
         result = {}
         with scaling.guarded(result) if scaling is not None else contextlib.nullcontext():
@@ -50,7 +49,7 @@ def make_train_step(manager, inputs, step_settings, loss_settings, scaling=None)
             result["top_1"], result["top_5"] = global_accuracy([hits for _, hits in outputs])
         return result
 
-    return step
+    return manager.compile_step(step, step_settings.xla_compile)
 
 
 def make_forward_step(manager, inputs, step_settings):
@@ -62,12 +61,11 @@ def make_forward_step(manager, inputs, step_settings):
         logits, _ = network(images, training=False)
         return top_k_hits(logits, labels)
 
-    @tf.function(jit_compile=step_settings.xla_compile, autograph=False)
     def step(lr):
         top_1, top_5 = global_accuracy(manager.run_towers(tower))
         return {"loss": tf.constant(0.0), "top_1": top_1, "top_5": top_5}
 
-    return step
+    return manager.compile_step(step, step_settings.xla_compile)
 
 
 def global_accuracy(tower_hits: list) -> tuple:

@@ -71,6 +71,13 @@ class VariableManager:
         calls it at the same point). One process: its own row."""
         return [list(values)]
 
+    def compile_step(self, body: Callable, jit_compile: bool = False) -> Callable:
+        """The step the loop calls, ``step(lr) -> outputs``, from ``body(lr)``
+        (which calls :meth:`train_towers` or :meth:`run_towers`): one
+        ``tf.function`` here; a coordinator-driven manager schedules it on its
+        workers instead."""
+        return tf.function(body, jit_compile=jit_compile, autograph=False)
+
     def scope(self):
         """Where variables are created (a ``tf.distribute`` strategy's scope);
         the in-process managers place them themselves."""

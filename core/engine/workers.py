@@ -8,6 +8,13 @@ through the variable manager (a collective: every worker calls it at the
 same point) and the chief prints a table of every worker, marks the slowest
 and prints the global total: all workers' images over the longest elapsed
 time (the job is only as fast as its slowest worker).
+
+In the parameter-server modes the controller (not a worker) runs the loop:
+its step lines and ``total images/sec`` count one batch per round (one
+worker's share: the average worker's rate), and the table comes from what the controller
+measured of each worker's steps (:func:`controller_rows`): how many it ran,
+their mean time on the worker (read the variables, compute, apply), and its
+images over the controller's elapsed time; the global line sums them.
 """
 
 from __future__ import annotations
@@ -27,11 +34,23 @@ def start_process(plan) -> None:
 def worker_rows(manager, batch_size: int, loop) -> list[dict]:
     """Every worker's timing, gathered from all workers (in task order)."""
     steps = len(loop.step_times)
+    if hasattr(manager, "worker_timings"):
+        return controller_rows(manager.worker_timings(steps), batch_size, loop.elapsed)
     mean = sum(loop.step_times) / steps if steps else 0.0
     rate = batch_size * steps / loop.elapsed if loop.elapsed else 0.0
     rows = manager.gather_workers([steps, mean, loop.elapsed, rate])
     return [{"task": task, "num_steps": int(row[0]), "step_time": row[1], "elapsed": row[2],
              "images_per_sec": row[3]} for task, row in enumerate(rows)]
+
+
+def controller_rows(timings: list[tuple[int, float]], batch_size: int,
+                    elapsed: float) -> list[dict]:
+    """The rows of a parameter-server run, measured by its controller: each
+    worker's ``(steps it ran, their total time on the worker)``; its images/sec
+    is its images over the controller's elapsed time of the timed loop."""
+    return [{"task": task, "num_steps": steps, "step_time": spent / steps if steps else 0.0,
+             "elapsed": elapsed, "images_per_sec": batch_size * steps / elapsed if elapsed else 0.0}
+            for task, (steps, spent) in enumerate(timings)]
 
 
 def report_workers(manager, plan, loop, log) -> dict:
