@@ -87,6 +87,8 @@ def build_config(raw: Mapping[str, Any], options: tuple[Option, ...],
     check_rules(values)
     from cnnb.precision import precision_name, precision_notes
     notes += precision_notes(precision_name(values), values["device"])
+    from cnnb.threads import fit_threads
+    notes += fit_threads(values, explicit)
     return RunConfig(values, explicit, notes, warnings)
 
 
