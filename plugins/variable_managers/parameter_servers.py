@@ -118,7 +118,8 @@ class ParameterServers(VariableManager):
         self.strategy, self.coordinator = self._strategy, self._coordinator
         self.num_workers = settings.cluster.num_workers
         self.synchronous = settings.cluster.cross_replica_sync
-        self.records: list[tuple[int, float]] = []      # (worker, seconds) of each step run
+        self.records: list[tuple[int, int, float]] = []   # (round, worker, seconds) per step
+        self.rounds = 0
         self._in_flight: list = []
         self._iterators = None
         self._iterator = None             # the worker's iterator while a step is traced
@@ -176,7 +177,8 @@ class ParameterServers(VariableManager):
         return lambda lr: self._round(worker_step, lr)
 
     def _round(self, worker_step, lr) -> dict:
-        scheduled = [self.coordinator.schedule(worker_step, args=(self._iterators, lr))
+        number, self.rounds = self.rounds, self.rounds + 1
+        scheduled = [(number, self.coordinator.schedule(worker_step, args=(self._iterators, lr)))
                      for _ in range(self.num_workers)]
         if self.synchronous:
             self.coordinator.join()
@@ -185,10 +187,12 @@ class ParameterServers(VariableManager):
         return self._fetched(scheduled[:1])
 
     def _fetched(self, scheduled) -> dict:
-        """The outputs of ``scheduled`` steps averaged; each step's worker and time recorded."""
-        results = [value.fetch() for value in scheduled]
-        self.records += [(int(worker), float(seconds)) for _, worker, seconds in results]
-        outputs = [output for output, _, _ in results]
+        """The outputs of ``scheduled`` ``(round, step)`` averaged; each step's
+        round, worker and time recorded."""
+        results = [(number, value.fetch()) for number, value in scheduled]
+        self.records += [(number, int(worker), float(seconds))
+                         for number, (_, worker, seconds) in results]
+        outputs = [output for _, (output, _, _) in results]
         return {key: sum(float(o[key]) for o in outputs) / len(outputs) for key in outputs[0]}
 
     def finish_rounds(self) -> None:
@@ -202,11 +206,11 @@ class ParameterServers(VariableManager):
         """``(steps, seconds)`` each worker spent on the last ``rounds`` rounds, in
         worker order: the steps it really ran and their total time on the worker."""
         self.finish_rounds()
-        recent = self.records[-rounds * self.num_workers:] if rounds else []
         totals = [(0, 0.0)] * self.num_workers
-        for worker, seconds in recent:
-            steps, spent = totals[worker]
-            totals[worker] = (steps + 1, spent + seconds)
+        for number, worker, seconds in self.records:
+            if number >= self.rounds - rounds:
+                steps, spent = totals[worker]
+                totals[worker] = (steps + 1, spent + seconds)
         return totals
 
 
