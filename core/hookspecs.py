@@ -133,7 +133,16 @@ def cnnb_register_variable_managers(registry):
       (``ReplicationSettings.all_reduce``); only then are ``--all_reduce_spec``,
       ``--gradient_repacking``, ``--agg_small_grads_max_bytes`` and
       ``--hierarchical_copy`` accepted.
-    * ``multi_worker`` (bool): it can span several machines.
+    * ``multi_worker`` (bool): it can span several machines. Its cluster
+      rules, checked when planning (:mod:`cnnb.cluster`): ``cluster_jobs``
+      (``(required, optional)`` TensorFlow jobs: ``worker``, ``ps``,
+      ``chief``), ``needs_cluster``, ``needs_sync`` (refuses
+      ``--nocross_replica_sync``), ``chief_computes`` (False: the chief only
+      drives the workers, as the parameter-server modes' controller does).
+      A single-process manager may name its multi-worker form with
+      ``on_cluster={"target": "module:Class", "description": ..., **capabilities}``:
+      with a cluster the run uses that under the same name (``parameter_server``
+      does).
     * ``options`` (names): run options it reads, e.g. its own from
       :func:`cnnb_add_options`; their values, and only theirs, arrive in
       ``ReplicationSettings.options``.
@@ -149,8 +158,12 @@ def cnnb_register_variable_managers(registry):
     go through ``distribute_inputs``. Checkpoints use ``savable_variables()``
     (one copy, names independent of the device count) and ``sync_copies()``;
     only ``is_chief`` writes files. A ``tf.distribute`` manager overrides
-    ``scope``, ``train_towers``/``run_towers`` and ``distribute_inputs``.
-    ``tests/plugins/acme_manager`` is a complete third-party example.
+    ``scope``, ``train_towers``/``run_towers`` and ``distribute_inputs``; one
+    driven by a coordinator also overrides ``compile_step(body, jit_compile)``
+    to schedule the step on its workers (the parameter-server modes schedule
+    one per worker per round and, with ``--cross_replica_sync``, wait for the
+    round: the predecessor's per-step barrier, not an accumulation of the
+    workers' gradients). ``tests/plugins/acme_manager`` is a complete third-party example.
 
     .. versionadded:: 0.1
     """
