@@ -67,7 +67,7 @@ def cnnb_register_variable_managers(registry):
             capabilities = capabilities | {"on_cluster": dict(
                 metadata, target=f"cnnb.plugins.variable_managers.{target}", description=note)}
         registry.register(name, f"cnnb.plugins.variable_managers.local:{attribute}", description,
-                          multi_worker=False, **capabilities)
+                          multi_worker=bool(handover), **capabilities)
     for name, (target, description, capabilities) in CLUSTER_MANAGERS.items():
         registry.register(name, f"cnnb.plugins.variable_managers.{target}", description,
                           **({"multi_worker": name != "horovod"} | capabilities))
