@@ -90,17 +90,22 @@ def check_allreduce(name: str, device_counts=(2, 3, 4), shards=(1,),
 
 
 def check_variable_manager(name: str, plugins=None, num_devices: int = 2,
-                           env: dict | None = None) -> RunOutcome:
+                           env: dict | None = None, extra_args=()) -> RunOutcome:
     """Check variable manager ``name``: declared capabilities, then a short training
-    run of the trivial model on ``num_devices`` logical CPUs."""
+    run of the trivial model on ``num_devices`` logical CPUs (plus ``extra_args``,
+    e.g. ``("--all_reduce_spec=tree",)`` to train with an all-reduce algorithm)."""
     from cnnb.replication import Capabilities
     if plugins is None:
         from cnnb.pluginmanager import load_plugins
         plugins = load_plugins()
-    capabilities = Capabilities.of(plugins.registry("variable_manager").get(name))
+    from cnnb.errors import CnnbError
+    try:
+        capabilities = Capabilities.of(plugins.registry("variable_manager").get(name))
+    except CnnbError as error:          # not registered (not installed?), bad capabilities
+        raise ConformanceError(f"variable manager '{name}': {error}") from error
     outcome = check_run("--model=trivial", f"--variable_update={name}",
                         f"--num_gpus={num_devices}", "--batch_size=2", "--num_batches=2",
-                        "--num_warmup_batches=1", env=env)
+                        "--num_warmup_batches=1", *extra_args, env=env)
     plan, measured = outcome.result.plan, outcome.result.measurements
     problems = []
     if plan.get("variable_update") != name or plan.get("num_devices") != num_devices:

@@ -48,10 +48,10 @@ def cnnb_check_allreduce():
 
 @pytest.fixture(scope="session")
 def cnnb_check_variable_manager(cnnb_plugins):
-    """``cnnb_check_variable_manager(name, num_devices=2)``: valid capabilities and a
-    short real training run on logical CPUs; raises ConformanceError."""
+    """``cnnb_check_variable_manager(name, num_devices=2, extra_args=())``: valid
+    capabilities and a short real training run on logical CPUs; raises ConformanceError."""
     from cnnb.testing.components import check_variable_manager
 
-    def check(name: str, num_devices: int = 2, env=None):
-        return check_variable_manager(name, cnnb_plugins, num_devices, env)
+    def check(name: str, num_devices: int = 2, env=None, extra_args=()):
+        return check_variable_manager(name, cnnb_plugins, num_devices, env, extra_args)
     return check
