@@ -45,7 +45,7 @@ def run_benchmark(plan, plugins, log=print) -> results.Result:
         plugins.hook.cnnb_run_end(result=result)
         if plan.settings.output.result_json and _is_chief(plan):
             result.write(plan.settings.output.result_json)
-        if plan.settings.output.result_csv:
+        if plan.settings.output.result_csv and _is_chief(plan):    # one row per cluster run
             from cnnb.result_csv import append_row
             append_row(plan.settings.output.result_csv, result)
     return result
