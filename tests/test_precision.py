@@ -148,8 +148,10 @@ def test_fp16_and_bf16_losses_fall_on_learnable_data(cnnb, cnnb_batch, tmp_path)
     common = ["run", "--model=trivial", f"--data_dir={data}", "--batch_size=16",
               "--num_batches=15", "--num_warmup_batches=0", "--display_every=1",
               "--init_learning_rate=0.001", "--device=cpu"]
+    # --xla_compile reads the data outside the compiled step (XLA has no IteratorGetNext)
     for result in cnnb_batch([common + ["--use_fp16", "--fp16_enable_auto_loss_scale"],
-                              common + ["--precision=bf16"]]):
+                              common + ["--precision=bf16"],
+                              common + ["--precision=bf16", "--xla_compile"]]):
         assert result.code == 0, result
         losses = _losses(result)
         assert len(losses) == 15 and all(map(math.isfinite, losses)), result

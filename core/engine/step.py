@@ -23,7 +23,7 @@ def make_train_step(manager, inputs, step_settings, loss_settings, scaling=None)
     (``--gradient_clip``, after aggregation, as the predecessor did). ``scaling``
     (:class:`cnnb.engine.loss_scale.LossScaling`, None: none) scales the loss
     and, when automatic, decides whether the update is applied."""
-    inputs = manager.distribute_inputs(inputs)
+    inputs = Batches(manager.distribute_inputs(inputs))
     with_accuracy = step_settings.with_accuracy
 
     def tower(index, network):
@@ -49,12 +49,12 @@ def make_train_step(manager, inputs, step_settings, loss_settings, scaling=None)
             result["top_1"], result["top_5"] = global_accuracy([hits for _, hits in outputs])
         return result
 
-    return manager.compile_step(step, step_settings.xla_compile)
+    return compile_step(manager, step, inputs, step_settings.xla_compile)
 
 
 def make_forward_step(manager, inputs, step_settings):
     """Inference: logits and accuracy, no loss, no gradients."""
-    inputs = manager.distribute_inputs(inputs)
+    inputs = Batches(manager.distribute_inputs(inputs))
 
     def tower(index, network):
         images, labels = inputs(index)
@@ -65,7 +65,42 @@ def make_forward_step(manager, inputs, step_settings):
         top_1, top_5 = global_accuracy(manager.run_towers(tower))
         return {"loss": tf.constant(0.0), "top_1": top_1, "top_5": top_5}
 
-    return manager.compile_step(step, step_settings.xla_compile)
+    return compile_step(manager, step, inputs, step_settings.xla_compile)
+
+
+class Batches:
+    """``inputs(index)`` as the towers call it, or, inside an XLA-compiled
+    body, the batches fetched before it: XLA cannot compile a tf.data
+    iterator's ``IteratorGetNext``, so ``--xla_compile`` reads the input
+    outside and compiles everything else."""
+
+    def __init__(self, inputs):
+        self.inputs, self.fetched = inputs, None
+
+    def __call__(self, index: int):
+        return self.inputs(index) if self.fetched is None else self.fetched[index]
+
+    def body_of(self, body):
+        """``body(lr)`` as ``compiled(lr, fetched)``."""
+        def with_fetched(lr, fetched):
+            self.fetched = fetched
+            try:
+                return body(lr)
+            finally:
+                self.fetched = None
+        return with_fetched
+
+
+def compile_step(manager, body, inputs: Batches, xla_compile: bool):
+    """The manager's step of ``body``; with XLA, an outer step reads every
+    tower's batch and calls the jit-compiled body with them."""
+    if not xla_compile:
+        return manager.compile_step(body)
+    compiled = tf.function(inputs.body_of(body), jit_compile=True, autograph=False)
+
+    def step(lr):
+        return compiled(lr, [inputs.inputs(index) for index in range(len(manager.towers))])
+    return manager.compile_step(step)
 
 
 def global_accuracy(tower_hits: list) -> tuple:
