@@ -171,19 +171,3 @@ def make_loss_scaling(settings, is_chief: bool = True) -> LossScaling | None:
     """None when the run does not scale its loss (fp32, bf16 without a scale)."""
     return LossScaling(settings, is_chief) if settings is not None and settings.scales_loss \
         else None
-
-
-@contextlib.contextmanager
-def keras_dtype_policy(precision):
-    """Build a Keras model under Keras's mixed policy for fp16/bf16 (float32
-    variables, reduced compute), restoring the global policy afterwards."""
-    if precision is None or precision.compute_dtype == "float32":
-        yield
-        return
-    import keras
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(f"mixed_{precision.compute_dtype}")
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)

@@ -42,7 +42,7 @@ def make_network(model, num_classes: int, image_size: int, data_format: str, dev
     :class:`cnnb.settings.PrecisionSettings` (None: float32)."""
     if getattr(model, "is_keras", False):
         from cnnb.engine.keras_network import KerasNetwork
-        from cnnb.engine.loss_scale import keras_dtype_policy
+        from cnnb.engine.precision import keras_dtype_policy
         with keras_dtype_policy(precision):
             return KerasNetwork(model, num_classes, image_size, data_format, device, name_prefix)
     return Network(model, num_classes, image_size, data_format, device, name_prefix, precision)
