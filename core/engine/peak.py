@@ -8,6 +8,8 @@ reports utilization; the cache lives in :mod:`cnnb.utilization`.
 
 from __future__ import annotations
 
+import sys
+
 import time
 
 from cnnb.precision import DTYPES
@@ -89,7 +91,8 @@ def _kind(device: str) -> str:
 
 def report_utilization(plan, images_per_sec: float | None, log) -> dict:
     """flops_per_image, achieved_flops, mfu and peak_flops of a training or
-    forward-only run; prints the utilization line (after the totals block)."""
+    forward-only run; prints the utilization line (after the totals block) on
+    stderr, so stdout stays byte for byte the predecessor's lines for parsers."""
     from cnnb.planning import FORWARD_ONLY, TRAINING_AND_EVALUATION
     from cnnb.utilization import flops_per_image, utilization, utilization_line
     import tensorflow as tf
@@ -101,10 +104,15 @@ def report_utilization(plan, images_per_sec: float | None, log) -> dict:
         device = "/gpu:0" if plan.settings.runtime.device == "gpu" else "/cpu:0"
         peak, measured_now = cached_or_measured_peak(tf, precision, device)
         if measured_now:
-            log(f"Measured this machine's {precision} matmul peak: {peak / 1e9:.1f} GFLOP/s "
-                "(cached; 'cnnb peak' measures it again)")
+            _note(f"Measured this machine's {precision} matmul peak: {peak / 1e9:.1f} GFLOP/s "
+                  "(cached; 'cnnb peak' measures it again)")
     measured = utilization(flops, images_per_sec, peak)
     line = utilization_line(measured, precision)
     if line and plan.mode != TRAINING_AND_EVALUATION:
-        log(line)
+        _note(line)
     return measured
+
+
+def _note(line: str) -> None:
+    """cnnb's own lines after the predecessor's output: on stderr."""
+    print(line, file=sys.stderr, flush=True)
