@@ -64,7 +64,7 @@ def run_config(tf, keras, plugins, name: str, mode: str, args) -> dict:
         rates["cnnb"].append(cnnb_images_per_sec(
             plugins, model=model_name, data_name=data_name, batch_size=batch,
             num_batches=steps, num_warmup_batches=warmup, optimizer="sgd",
-            precision=precision, xla_compile=xla, peak_flops=1.0))
+            precision=precision, xla_compile=xla))
         rates["plain"].append(plain_loop_images_per_sec(
             tf, model, classes, batch, steps, warmup, precision, xla))
         rates["keras"].append(keras_fit_images_per_sec(

@@ -36,7 +36,7 @@ def images_per_sec(args, flags: list[str]) -> float:
         subprocess.run([sys.executable, "-m", "cnnb", "run", f"--model={args.model}",
                         f"--data_name={args.data_name}", f"--batch_size={args.batch_size}",
                         f"--num_batches={args.steps}", "--num_warmup_batches=3",
-                        "--display_every=1000", "--device=cpu", "--peak_flops=1",
+                        "--display_every=1000", "--device=cpu",
                         f"--result_json={path}", *flags],
                        check=True, capture_output=True, text=True)
         with open(path, encoding="utf-8") as result:
