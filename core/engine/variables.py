@@ -145,6 +145,26 @@ class VariableManager:
         return [tf.clip_by_value(g, -clip, clip) for g in grads]
 
 
+class StrategyManager(VariableManager):
+    """Base of managers that run on a ``tf.distribute`` strategy (``self.strategy``,
+    set by the subclass): one network and one optimizer, created in the
+    strategy's scope, which places the variables (mirrored on every replica,
+    or on parameter servers)."""
+
+    strategy = None
+
+    def scope(self):
+        return self.strategy.scope()
+
+    def create_towers(self, make_network):
+        self.network = make_network(None, 0)
+        self.towers = [self.network]
+        return self.towers
+
+    def create_optimizers(self, make_optimizer):
+        self.optimizers = [make_optimizer(self.network.trainable_variables)]
+
+
 def named_variables(network) -> dict:
     """name -> variable of one tower: its ``checkpoint_variables`` if it defines
     them, else its variable store, else its Keras model's variables."""

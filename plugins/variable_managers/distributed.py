@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from cnnb.engine.variables import VariableManager, fill_missing
+from cnnb.engine.variables import StrategyManager, fill_missing
 from cnnb.errors import ConfigError
 
 #: --all_reduce_spec values -> CommunicationImplementation member names
@@ -60,7 +60,7 @@ def cluster_resolver(cluster, num_gpus: int):
                           num_accelerators={"GPU": num_gpus})
 
 
-class CollectiveAllReduce(VariableManager):
+class CollectiveAllReduce(StrategyManager):
     """A copy per device on every worker; gradients summed by TensorFlow's collective all-reduce."""
 
     _strategy = None          # one per process, made before TensorFlow starts its runtime
@@ -89,18 +89,6 @@ class CollectiveAllReduce(VariableManager):
         self.prepare_process(settings)
         self.strategy = self._strategy
         self.local_devices = tuple(self.strategy.extended.worker_devices)
-
-    def scope(self):
-        return self.strategy.scope()
-
-    def create_towers(self, make_network):
-        """One network; the strategy mirrors its variables onto every local replica."""
-        self.network = make_network(None, 0)
-        self.towers = [self.network]
-        return self.towers
-
-    def create_optimizers(self, make_optimizer):
-        self.optimizers = [make_optimizer(self.network.trainable_variables)]
 
     def local_index(self) -> int:
         """Which of this worker's replicas the current replica function runs on."""

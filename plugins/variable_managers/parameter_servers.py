@@ -45,7 +45,7 @@ import time
 
 import tensorflow as tf
 
-from cnnb.engine.variables import VariableManager, fill_missing
+from cnnb.engine.variables import StrategyManager, fill_missing
 from cnnb.errors import ConfigError
 
 #: seconds between a server's checks that the controller is still there
@@ -91,7 +91,7 @@ def serve(cluster, log=print) -> None:
     log(f"The controller ({controller}) has finished; {word} {cluster.task_index} stops.")
 
 
-class ParameterServers(VariableManager):
+class ParameterServers(StrategyManager):
     """Variables on the cluster's parameter servers; each worker applies its own gradients."""
 
     max_devices = 1
@@ -123,17 +123,6 @@ class ParameterServers(VariableManager):
         self._in_flight: list = []
         self._iterators = None
         self._iterator = None             # the worker's iterator while a step is traced
-
-    def scope(self):
-        return self.strategy.scope()
-
-    def create_towers(self, make_network):
-        self.network = make_network(None, 0)
-        self.towers = [self.network]
-        return self.towers
-
-    def create_optimizers(self, make_optimizer):
-        self.optimizers = [make_optimizer(self.network.trainable_variables)]
 
     def distribute_inputs(self, inputs):
         """Batches from a dataset on each worker; the step reads its worker's iterator."""
