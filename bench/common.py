@@ -32,6 +32,13 @@ def plain_loop_images_per_sec(tf, model, num_classes: int, batch_size: int, step
     the same cnnb-built network: the floor any framework's overhead is measured
     against. Same math as a default `cnnb run` (sgd, the predecessor's L2 over
     non-batch-norm weights); ``precision`` casts compute like cnnb does."""
+    step = plain_step(tf, model, num_classes, batch_size, precision, xla, weight_decay)
+    return _timed(step, batch_size, steps, warmup)
+
+
+def plain_step(tf, model, num_classes: int, batch_size: int, precision: str = "fp32",
+               xla: bool = False, weight_decay: float = 4e-5):
+    """The plain loop's step function (see :func:`plain_loop_images_per_sec`)."""
     from cnnb.engine.network import Network
     from cnnb.precision import DTYPES
     from cnnb.settings import PrecisionSettings
@@ -54,7 +61,55 @@ def plain_loop_images_per_sec(tf, model, num_classes: int, batch_size: int, step
             variable.assign_sub(0.005 * grad)
         return loss
 
-    return _timed(step, batch_size, steps, warmup)
+    return step
+
+
+def plain_stepper(tf, model, num_classes: int, batch_size: int, warmup: int,
+                  precision: str = "fp32", xla: bool = False):
+    """``run(n) -> seconds`` of n plain-loop steps, warmed up once."""
+    step = plain_step(tf, model, num_classes, batch_size, precision, xla)
+    for _ in range(max(1, warmup)):
+        step().numpy()
+
+    def run(steps: int) -> float:
+        began = time.perf_counter()
+        for _ in range(steps):
+            step().numpy()
+        return time.perf_counter() - began
+    return run
+
+
+def cnnb_stepper(plugins, warmup: int, **flags):
+    """``run(n) -> seconds`` of n steps of cnnb's own timed loop, warmed up once.
+
+    The same plan, step and loop code as `cnnb run` (flags by name, CPU and
+    NHWC by default), kept alive so a bench can interleave it with other
+    frameworks block by block. Uses the runner's internal pieces: a bench
+    script, not an API."""
+    from cnnb import api
+    from cnnb.engine.loop import timed_loop, warm_up
+    from cnnb.engine.runner import _Training
+    from cnnb.engine.tfsetup import configure
+    from cnnb.learning_rate import make_schedule, schedule_context
+    raw = {"device": "cpu", "data_format": "NHWC", "display_every": 1000, "num_batches": 1,
+           **flags}
+    plan = api.prepare(raw, plugins=plugins, visible_gpus=lambda: 0)
+    configure(plan.settings.runtime)
+    training = _Training(plan, _quiet, None)
+    schedule = make_schedule(plan.settings.schedule, plan.model, plan.batch_size,
+                             schedule_context(plan))
+    position = [warm_up(training.step, schedule, max(1, warmup), _quiet)[0]]
+
+    def run(steps: int) -> float:
+        loop = timed_loop(training.step, schedule, plan, position[0],
+                          plugins.hook.cnnb_step_end, _quiet, steps)
+        position[0] = loop.global_step
+        return loop.elapsed
+    return run
+
+
+def _quiet(line: str) -> None:
+    """A log that prints nothing."""
 
 
 def keras_fit_images_per_sec(tf, keras, build, batch_size: int, image_size: int,
@@ -63,6 +118,14 @@ def keras_fit_images_per_sec(tf, keras, build, batch_size: int, image_size: int,
     """images/sec of Keras 3 ``model.fit`` (SGD, one repeated synthetic batch)
     on ``build(keras, image_size, num_classes)``; bf16/fp16 through Keras's mixed
     dtype policy, XLA through ``compile(jit_compile=True)``."""
+    run = keras_stepper(tf, keras, build, batch_size, image_size, num_classes, warmup,
+                        precision, xla)
+    return batch_size * steps / run(steps)
+
+
+def keras_stepper(tf, keras, build, batch_size: int, image_size: int, num_classes: int,
+                  warmup: int, precision: str = "fp32", xla: bool = False):
+    """``run(n) -> seconds`` of one ``model.fit`` call of n steps, warmed up once."""
     from cnnb.precision import DTYPES
     previous = keras.config.dtype_policy()
     if precision != "fp32":
@@ -78,9 +141,12 @@ def keras_fit_images_per_sec(tf, keras, build, batch_size: int, image_size: int,
     labels = tf.random.uniform([batch_size], 0, num_classes - 1, tf.int32)
     data = tf.data.Dataset.from_tensors((images, labels)).repeat()
     model.fit(data, steps_per_epoch=max(1, warmup), epochs=1, verbose=0, shuffle=False)
-    began = time.perf_counter()
-    model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
-    return batch_size * steps / (time.perf_counter() - began)
+
+    def run(steps: int) -> float:
+        began = time.perf_counter()
+        model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
+        return time.perf_counter() - began
+    return run
 
 
 def _timed(step, batch_size: int, steps: int, warmup: int) -> float:

@@ -107,6 +107,9 @@ class AllReducePlan:
     gradient_repacking: int = 0
     agg_small_grads_max_bytes: int = 0
     agg_small_grads_max_group: int = 10
+    #: "float16" when float32 gradients travel as float16 (--compact_gradient_transfer
+    #: with fp16 compute), else None
+    transfer_dtype: str | None = None
 
 
 def spec_of(config) -> str:
@@ -137,7 +140,18 @@ def plan_all_reduce(config, registry, devices: tuple) -> AllReducePlan:
                                reduce_on_cpu=config.local_parameter_device == "cpu",
                                network_topology=config.network_topology)
     return AllReducePlan(spec, tuple(ranges), context, config.gradient_repacking,
-                         config.agg_small_grads_max_bytes, config.agg_small_grads_max_group)
+                         config.agg_small_grads_max_bytes, config.agg_small_grads_max_group,
+                         transfer_dtype_of(config))
+
+
+def transfer_dtype_of(config) -> str | None:
+    """The predecessor's compact gradient transfer: under fp16 compute, float32
+    gradients are all-reduced as float16 unless --nocompact_gradient_transfer.
+    bf16 runs transfer float32 (bfloat16's 8-bit mantissa would round the sums)."""
+    from cnnb.precision import precision_name
+    if config.compact_gradient_transfer and precision_name(config) == "fp16":
+        return "float16"
+    return None
 
 
 def _check_device_kind(entry, device: str, registry) -> None:

@@ -189,7 +189,9 @@ PLANNED_FEATURE_OPTIONS: tuple[Option, ...] = (
        "--fp16_inc_loss_scale_every_n clean steps.", group="precision"),
     _o("fp16_inc_loss_scale_every_n", int, 1000, "Clean steps before the automatic loss scale "
        "doubles.", min=1, group="precision"),
-    _planned("compact_gradient_transfer", bool, True, "fp16 gradients in all-reduce.", _FP16),
+    _o("compact_gradient_transfer", bool, True, "With --use_fp16, replicated mode all-reduces "
+       "float32 gradients as float16 (half the bytes moved) and casts the sums back.",
+       group="precision"),
 )
 
 # Several devices and workers: the all-reduce (active) and the cluster (planned).

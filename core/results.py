@@ -71,6 +71,7 @@ _EMPTY_MEASUREMENTS = {
     "flops_per_image": None, "achieved_flops": None, "mfu": None,   # cnnb.utilization
     "peak_flops": None,
     "workers": None, "global_images_per_sec": None,     # multi-worker runs (engine/workers.py)
+    "loss_scale": None, "skipped_updates": None,        # reduced precision (engine/loss_scale.py)
 }
 
 

@@ -1,7 +1,8 @@
 """FLOPs per image, achieved FLOP/s and model-FLOP utilization (MFU) of a run.
 
 Forward FLOPs per image come from the builder's shape trace (2 per
-multiply-add of convolutions and dense layers; :mod:`cnnb.shapes`). Training
+multiply-add of convolutions and dense layers; :mod:`cnnb.shapes`), or for
+Keras models from their traced graph, counted the same way. Training
 counts forward plus backward as 3 x forward (the backward pass computes the
 gradients of both the inputs and the weights of every layer, each as costly as
 the forward op): the usual convention, so MFU figures compare across tools.
@@ -26,12 +27,18 @@ FLOPS_PER_IMAGE, ACHIEVED_FLOPS, MFU, PEAK_FLOPS = ("flops_per_image", "achieved
 TRAINING_FLOPS_FACTOR = 3
 
 
-def flops_per_image(model, num_classes: int, image_size: int, training: bool) -> int | None:
-    """FLOPs one image costs in a step (None: the model has no shape trace, e.g. Keras)."""
+def flops_per_image(model, num_classes: int, image_size: int, training: bool,
+                    traced_forward=None) -> int | None:
+    """FLOPs one image costs in a step. Builder models count them from their shape
+    trace; others (Keras) through ``traced_forward()``, forward FLOPs read off the
+    built network's graph (:mod:`cnnb.engine.graph_flops`). None: unknown."""
     trace = getattr(model, "trace", None)
-    if trace is None:
+    if trace is not None:
+        forward = trace(num_classes, image_size=image_size).flops
+    else:
+        forward = traced_forward() if traced_forward is not None else None
+    if not forward:
         return None
-    forward = trace(num_classes, image_size=image_size).flops
     return forward * (TRAINING_FLOPS_FACTOR if training else 1)
 
 

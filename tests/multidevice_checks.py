@@ -80,7 +80,8 @@ def _check_repacking():
 
 # -- the spec driver -------------------------------------------------------------------------
 
-def _plan(spec, devices, repacking=0, small_bytes=0, small_group=10, topology="dgx1"):
+def _plan(spec, devices, repacking=0, small_bytes=0, small_group=10, topology="dgx1",
+          transfer_dtype=None):
     from cnnb.allreduce import AllReduceContext, AllReducePlan, RangePlan
     from cnnb.allreduce_spec import parse_all_reduce_spec
     from cnnb.pluginmanager import load_plugins
@@ -88,7 +89,8 @@ def _plan(spec, devices, repacking=0, small_bytes=0, small_group=10, topology="d
     ranges = tuple(RangePlan(r.alg, registry.get(r.alg), r.shards, r.limit)
                    for r in parse_all_reduce_spec(spec, registry.names()))
     context = AllReduceContext(devices, network_topology=topology)
-    return AllReducePlan(spec, ranges, context, repacking, small_bytes, small_group)
+    return AllReducePlan(spec, ranges, context, repacking, small_bytes, small_group,
+                         transfer_dtype)
 
 
 def _all_reduce(plan, values):
@@ -117,11 +119,24 @@ def check_spec_driver():
                          ("hierarchical_copy", {"topology": "gcp_v100"}), ("pscpu", {}),
                          ("xring", {"repacking": 3}), ("xring#2", {}), ("psgpu#4", {}),
                          ("pscpu:2:xring", {"small_bytes": 8}), ("collective", {}),
-                         ("pscpu/pscpu", {"small_bytes": 400, "small_group": 2})):
+                         ("pscpu/pscpu", {"small_bytes": 400, "small_group": 2}),
+                         ("xring", {"repacking": 2, "transfer_dtype": "float16"}),
+                         ("pscpu:2:xring", {"small_bytes": 8, "transfer_dtype": "float16"})):
         sums = _all_reduce(_plan(spec, devices, **kwargs), values)
         for row in sums:
             assert [float(v) for v in row] == expected, (spec, kwargs, row)
     _check_mixed_ranges(devices[:3])
+    _check_compact_transfer(devices[:2])
+
+
+def _check_compact_transfer(devices):
+    """Compact transfer sums float16 roundings and hands back float32: 1 + 2^-12
+    is 1 in float16, so two of them sum to 2 exactly; uncompacted they do not."""
+    values = [[np.float32(1 + 2 ** -12), np.float32(3.0)] for _ in devices]
+    for transfer, first in (("float16", 2.0), (None, 2 * (1 + 2 ** -12))):
+        for row in _all_reduce(_plan("xring", devices, transfer_dtype=transfer), values):
+            assert [t.dtype for t in row] == [np.float32, np.float32], (transfer, row)
+            assert [float(t) for t in row] == [first, 6.0], (transfer, row)
 
 
 def _check_mixed_ranges(devices):

@@ -260,6 +260,21 @@ def test_plan_checks_names_and_devices_before_tensorflow(registry):
                                 all_reduce_spec="pscpu:32k:bogus"), registry, devices[:2])
 
 
+@pytest.mark.parametrize("values, dtype", [
+    ({"use_fp16": True}, "float16"),
+    ({"precision": "fp16"}, "float16"),
+    ({"use_fp16": True, "compact_gradient_transfer": False}, None),
+    ({"precision": "bf16"}, None),
+    ({}, None),
+])
+def test_compact_gradient_transfer_is_planned_under_fp16_only(registry, values, dtype):
+    """The predecessor's --compact_gradient_transfer (default on) applies with
+    fp16 compute; bf16 and fp32 runs sum float32 gradients."""
+    plan = plan_all_reduce(_config(num_gpus=2, variable_update="replicated", **values),
+                           registry, tower_devices("cpu", 2))
+    assert plan.transfer_dtype == dtype
+
+
 def test_replicated_defaults_are_the_predecessors_algorithms():
     assert spec_of(_config(num_gpus=2, variable_update="replicated")) == "copy"
     assert spec_of(_config(num_gpus=2, variable_update="replicated",

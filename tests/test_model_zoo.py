@@ -203,7 +203,8 @@ def test_keras_and_cifar_models_run_through_the_benchmark(cnnb_batch, make_env, 
     (tmp_path / "user_models.py").write_text(USER_MODULE)
     runs = cnnb_batch([
         ["run", "--model=keras:MobileNetV2", "--batch_size=2", "--num_batches=2"],
-        ["run", "--model=user_models:tiny", "--data_name=cifar10", *SHORT_RUN],
+        ["run", "--model=user_models:tiny", "--data_name=cifar10", *SHORT_RUN,
+         f"--result_json={tmp_path / 'tiny.json'}"],
         ["run", "--model=resnet20", "--data_name=cifar10", *SHORT_RUN],
         ["run", "--model=keras:ResNet51"],
         ["run", "--model=user_models:probabilities", *SHORT_RUN],
@@ -215,6 +216,11 @@ def test_keras_and_cifar_models_run_through_the_benchmark(cnnb_batch, make_env, 
         assert f"Model:       {model}" in run.out_lines
         assert any(line.startswith("total images/sec: ") for line in run.out_lines), run
     assert "Dataset:     cifar10 (synthetic)" in tiny.out_lines
+    # FLOPs off the Keras graph, the builder's convention: on CIFAR's 32x32 images the
+    # stride-2 VALID conv has 15x15x8 outputs of 3x3x3 multiply-adds, the dense 8x10;
+    # x2 per multiply-add, x3 for training
+    measured = json.loads((tmp_path / "tiny.json").read_text())["measurements"]
+    assert measured["flops_per_image"] == 3 * 2 * (15 * 15 * 8 * 27 + 8 * 10), measured
     assert (misspelt.code, softmax.code, missing.code) == (2, 2, 2)
     assert "Did you mean: ResNet50" in misspelt.err
     assert "softmax" in softmax.err and "no callable 'missing'" in missing.err

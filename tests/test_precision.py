@@ -124,7 +124,7 @@ def test_reduced_precision_trains_with_every_manager(cnnb_batch, tmp_path):
     whatever the manager; without it the inf updates ruin the model (exit 1)."""
     runs = [TRIVIAL + ["--num_batches=12", "--use_fp16", "--fp16_loss_scale=1048576",
                        "--fp16_enable_auto_loss_scale", f"--variable_update={manager}",
-                       "--num_gpus=2"]
+                       "--num_gpus=2", f"--result_json={tmp_path / manager}.json"]
             for manager in ("parameter_server", "replicated", "independent")]
     runs.append(TRIVIAL + ["--num_batches=4", "--use_fp16", "--fp16_loss_scale=1048576"])
     runs.append(TRIVIAL + ["--num_batches=4", "--use_fp16", "--fp16_vars",
@@ -137,6 +137,36 @@ def test_reduced_precision_trains_with_every_manager(cnnb_batch, tmp_path):
         assert len(_losses(result)) == int(result.args[6].split("=")[1]), result
     assert results[3].code == 1, results[3]
     assert "the model diverged" in results[3].err, results[3]
+    for manager in ("parameter_server", "replicated", "independent"):
+        measured = json.loads((tmp_path / f"{manager}.json").read_text())["measurements"]
+        assert measured["loss_scale"] < 2 ** 20 and measured["skipped_updates"] >= 0, measured
+
+
+def _measured(path) -> dict:
+    return json.loads(path.read_text())["measurements"]
+
+
+@pytest.mark.slow
+def test_the_automatic_loss_scale_is_checkpointed(cnnb_batch, tmp_path):
+    """A resumed run goes on from the scale it had (the predecessor saved it as a
+    variable), not from --fp16_loss_scale again: warm-up halves 2^20 until the
+    float16 gradients fit, and the resumed run starts there."""
+    auto = TRIVIAL[:3] + TRIVIAL[4:] + ["--use_fp16", "--fp16_loss_scale=1048576", "--fp16_enable_auto_loss_scale",
+                      f"--train_dir={tmp_path / 'train'}"]
+    first, resumed = cnnb_batch([
+        auto + ["--num_warmup_batches=8", "--num_batches=4", f"--result_json={tmp_path}/1.json"],
+        auto + ["--num_warmup_batches=0", "--num_batches=13",      # 8 + 4 done, one more
+                f"--result_json={tmp_path}/2.json"]])
+    assert first.code == 0 and resumed.code == 0, (first, resumed)
+    assert "Restored" in resumed.out, resumed
+    before, after = _measured(tmp_path / "1.json"), _measured(tmp_path / "2.json")
+    assert before["loss_scale"] <= 2 ** 18, before         # halved at least twice
+    assert after["loss_scale"] in (before["loss_scale"], before["loss_scale"] / 2), after
+    fixed = cnnb_batch([TRIVIAL + ["--num_batches=2", "--use_fp16", "--fp16_loss_scale=64",
+                                   f"--result_json={tmp_path}/3.json"]])[0]
+    assert fixed.code == 0, fixed
+    assert _measured(tmp_path / "3.json")["loss_scale"] == 64.0
+    assert _measured(tmp_path / "3.json")["skipped_updates"] is None
 
 
 @pytest.mark.slow

@@ -50,3 +50,35 @@ def test_records_carry_flops_and_utilization(cnnb_batch, listed_models, tmp_path
     assert cache[measured["machine"]]["fp32"] == measured["peak_flops"]["fp32"]
     m = json.loads((tmp_path / "cached.json").read_text())["measurements"]
     assert m["peak_flops"] == measured["peak_flops"]["fp32"], cached   # the run used the cache
+
+
+GRAPH_FLOPS = r"""
+import json
+import tensorflow as tf
+from cnnb.engine.graph_flops import graph_flops
+
+def count(function, spec):
+    graph = tf.function(function).get_concrete_function(spec).graph
+    return graph_flops(graph.get_operations())
+
+S = tf.TensorSpec
+print(json.dumps({
+    "conv": count(lambda x: tf.nn.conv2d(x, tf.ones([3, 3, 4, 6]), 1, "SAME"), S([2, 5, 5, 4])),
+    "depthwise": count(lambda x: tf.nn.depthwise_conv2d(x, tf.ones([3, 3, 4, 2]), [1, 1, 1, 1],
+                                                        "VALID"), S([1, 5, 5, 4])),
+    "matmul_t": count(lambda a: tf.matmul(a, tf.ones([3, 7]), transpose_a=True), S([3, 5])),
+    "batch": count(lambda a: tf.matmul(a, tf.ones([2, 4, 6])), S([2, 3, 4])),
+    "unknown": count(lambda x: tf.nn.conv2d(x, tf.ones([1, 1, 4, 6]), 1, "SAME"),
+                     S([None, 5, 5, 4])),
+    "none": count(lambda x: x * 2.0, S([3])),
+}))
+"""
+
+
+def test_graph_flops_follow_the_builders_convention(python_child):
+    """2 per multiply-add of the op's outputs; unknown shapes give None, not a guess."""
+    counted = json.loads(python_child(GRAPH_FLOPS).stdout.splitlines()[-1])
+    assert counted == {"conv": 2 * (2 * 5 * 5 * 6) * (3 * 3 * 4),
+                       "depthwise": 2 * (3 * 3 * 8) * (3 * 3),
+                       "matmul_t": 2 * (5 * 7) * 3, "batch": 2 * (2 * 3 * 6) * 4,
+                       "unknown": None, "none": None}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import tensorflow as tf
+
 from cnnb.allreduce_spec import split_by_limits
 from cnnb.engine import packing
 from cnnb.errors import CnnbError
@@ -31,6 +33,13 @@ class SpecAllReduce:
         if len(device_tensors) != len(self.devices):
             raise ValueError(f"all-reduce over {len(self.devices)} devices got "
                              f"{len(device_tensors)} lists of tensors")
+        if self.plan.transfer_dtype is None:
+            return self._packed(device_tensors)
+        compact, dtypes = compacted(device_tensors, self.plan.transfer_dtype)
+        return [[tf.cast(t, dtype) if t.dtype != dtype else t for t, dtype in zip(sums, dtypes)]
+                for sums in self._packed(compact)]
+
+    def _packed(self, device_tensors):
         if self.plan.gradient_repacking:
             packs, layout = packing.repack(device_tensors, self.plan.gradient_repacking)
             return packing.unpack_repacked(self._by_ranges(packs), layout)
@@ -54,6 +63,16 @@ class SpecAllReduce:
                 for i, total in zip(indices, device_sums):
                     result[d][i] = total
         return result
+
+
+def compacted(device_tensors, transfer_dtype: str):
+    """float32 tensors cast to ``transfer_dtype`` (the predecessor's compact
+    gradient transfer: half the bytes cross devices), and each tensor's dtype
+    to cast the sums back to. Other dtypes travel as they are."""
+    dtypes = [t.dtype for t in device_tensors[0]]
+    compact = [[tf.cast(t, transfer_dtype) if t.dtype == tf.float32 else t for t in tensors]
+               for tensors in device_tensors]
+    return compact, dtypes
 
 
 def _instantiate(range_plan, context):

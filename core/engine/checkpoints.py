@@ -229,11 +229,14 @@ class Checkpoints:
     """Saves and restores one run's state; ``train_dir`` None means restore only."""
 
     def __init__(self, manager, train_dir: str | None, max_to_keep: int = 5,
-                 with_optimizer: bool = True):
+                 with_optimizer: bool = True, extra: dict | None = None):
+        """``extra``: more training state by name (the automatic loss scale), saved
+        with the optimizer's and restored if the checkpoint has it."""
         self.manager, self.train_dir, self.max_to_keep = manager, train_dir, max_to_keep
         with tf.device("/cpu:0"):
             self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         model, slots = savable_variables(manager, with_optimizer)
+        slots.update(extra or {})
         self.model = tf.train.Checkpoint(global_step=self.global_step, model=model)
         self.optimizer = tf.train.Checkpoint(optimizer=slots) if slots else None
         everything = {"global_step": self.global_step, "model": self.model.model}

@@ -23,7 +23,8 @@ from cnnb.timing import StepStats, perf_timing
 class StepEvent(Protocol):
     def __call__(self, local_step: int, global_step: int, values: dict) -> str | None:
         """After timed step ``local_step`` (1-based) at ``global_step``; ``values``
-        holds learning_rate, loss, top_1, top_5 (floats or None). Returns a
+        holds learning_rate, loss, top_1, top_5 (floats or None) and, when
+        the loss is scaled, loss_scale. Returns a
         reason to stop training, or None."""
 
 
@@ -41,6 +42,8 @@ class LoopResult:
         self.stop_reason: str | None = None
         self.global_step = global_step
         self.diverged = False
+        self.loss_scale: float | None = None      # after the last step, when the loss is scaled
+        self.skipped_updates: int | None = None   # by automatic loss scaling (None: not on)
 
 
 def warm_up(step, schedule, count: int, log, first_global_step: int = 0, stop=None,
@@ -105,7 +108,19 @@ def _timed_step(step, schedule, result: LoopResult, show_accuracy: bool) -> dict
     if show_accuracy:
         result.accuracy = (float(outputs["top_1"]), float(outputs["top_5"]))
     top_1, top_5 = result.accuracy or (None, None)
-    return {"learning_rate": rate, "loss": loss, "top_1": top_1, "top_5": top_5}
+    values = {"learning_rate": rate, "loss": loss, "top_1": top_1, "top_5": top_5}
+    if "loss_scale" in outputs:
+        _note_loss_scale(result, outputs, values)
+    return values
+
+
+def _note_loss_scale(result: LoopResult, outputs: dict, values: dict) -> None:
+    """The scale after the step (for summaries and the record), and whether
+    automatic scaling skipped the step's update."""
+    result.loss_scale = values["loss_scale"] = float(outputs["loss_scale"])
+    if "update_applied" in outputs:
+        skipped = not bool(outputs["update_applied"])
+        result.skipped_updates = (result.skipped_updates or 0) + skipped
 
 
 def _run_events(events, local_step: int, global_step: int, values: dict) -> str | None:

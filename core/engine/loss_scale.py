@@ -110,6 +110,14 @@ class LossScaling:
             self._tower_checks.append(all_finite(grads))
         return grads
 
+    def savable(self) -> dict:
+        """The automatic scale's state for checkpoints (a resumed run goes on with
+        the scale it had, as the predecessor's saved variables did); {} otherwise."""
+        if self.state is None:
+            return {}
+        return {"loss_scale": self.state.scale,
+                "loss_scale_normal_steps": self.state.normal_steps}
+
     def wrap(self, optimizer):
         """The optimizer a manager gets: deferred under automatic scaling."""
         return GuardedOptimizer(optimizer, self) if self.state is not None else optimizer

@@ -89,15 +89,18 @@ def _kind(device: str) -> str:
     return "gpu" if "gpu" in device.lower() else "cpu"
 
 
-def report_utilization(plan, images_per_sec: float | None, log) -> dict:
+def report_utilization(plan, images_per_sec: float | None, log, network=None) -> dict:
     """flops_per_image, achieved_flops, mfu and peak_flops of a training or
     forward-only run; prints the utilization line (after the totals block) on
-    stderr, so stdout stays byte for byte the predecessor's lines for parsers."""
+    stderr, so stdout stays byte for byte the predecessor's lines for parsers.
+    ``network``: one built tower, whose graph gives the FLOPs of models without
+    a shape trace (Keras)."""
     from cnnb.planning import FORWARD_ONLY, TRAINING_AND_EVALUATION
     from cnnb.utilization import flops_per_image, utilization, utilization_line
     import tensorflow as tf
     flops = flops_per_image(plan.model, plan.dataset.num_classes, plan.image_size,
-                            training=plan.mode != FORWARD_ONLY)
+                            training=plan.mode != FORWARD_ONLY,
+                            traced_forward=_graph_counter(plan, network))
     peak = plan.settings.profiling.peak_flops
     precision = plan.settings.precision.name
     if peak is None and flops and images_per_sec:
@@ -111,6 +114,15 @@ def report_utilization(plan, images_per_sec: float | None, log) -> dict:
     if line and plan.mode != TRAINING_AND_EVALUATION:
         _note(line)
     return measured
+
+
+def _graph_counter(plan, network):
+    """A callable counting ``network``'s forward FLOPs from its traced graph."""
+    if network is None:
+        return None
+    from cnnb.engine.graph_flops import traced_forward_flops
+    return lambda: traced_forward_flops(network, plan.image_size,
+                                        plan.settings.runtime.data_format)
 
 
 def _note(line: str) -> None:

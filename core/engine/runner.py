@@ -90,7 +90,8 @@ def _train(plan, plugins, log, stop, tf_version: str) -> results.Result:
     training.finish(loop)
     measurements = _record(plan, loop)
     from cnnb.engine.peak import report_utilization
-    measurements.update(report_utilization(plan, measurements[results.IMAGES_PER_SEC], log))
+    measurements.update(report_utilization(plan, measurements[results.IMAGES_PER_SEC], log,
+                                           training.manager.towers[0]))
     from cnnb.engine.workers import report_workers
     measurements.update(report_workers(training.manager, plan, loop, log))
     measurements[results.CHECKPOINT] = training.saved
@@ -112,10 +113,11 @@ class _Training:
         self.plan, self.log, self.stop = plan, log, stop
         forward_only = plan.mode == FORWARD_ONLY
         inputs = make_inputs(plan, "train", plan.batch_size_per_device, training=not forward_only)
-        self.manager, self.step = _build_step(plan, inputs)
+        self.manager, self.step, scaling = _build_step(plan, inputs)
         saving = settings.checkpoint
         self.checkpoints = Checkpoints(self.manager, None if forward_only else saving.train_dir,
-                                       saving.max_to_keep, with_optimizer=not forward_only)
+                                       saving.max_to_keep, with_optimizer=not forward_only,
+                                       extra=scaling.savable() if scaling is not None else None)
         writes = _is_chief(plan) and not forward_only
         self.summaries = None if not writes else Summaries.for_training(
             settings.summary, settings.loop.loss_name, self.manager)
@@ -223,19 +225,21 @@ def _build_towers(plan):
 
 
 def _build_step(plan, inputs):
-    """(variable manager, step function) of a training or forward-only run."""
+    """(variable manager, step function, loss scaling or None) of a training or
+    forward-only run."""
     from cnnb.engine.optimizers import make_optimizer
     from cnnb.engine.step import make_forward_step, make_train_step
     settings = plan.settings
     manager = _build_towers(plan)
     if plan.mode == FORWARD_ONLY:
-        return manager, make_forward_step(manager, inputs, settings.step)
+        return manager, make_forward_step(manager, inputs, settings.step), None
     from cnnb.engine.loss_scale import make_loss_scaling
     scaling = make_loss_scaling(settings.precision, manager.is_chief)
     with manager.scope():
         manager.create_optimizers(lambda variables: _maybe_guarded(
             make_optimizer(settings.optimizer, variables), scaling))
-    return manager, make_train_step(manager, inputs, settings.step, settings.loss, scaling)
+    return manager, make_train_step(manager, inputs, settings.step, settings.loss,
+                                    scaling), scaling
 
 
 def _maybe_guarded(optimizer, scaling):
@@ -290,7 +294,7 @@ def _record(plan, loop) -> dict:
     return results.new_measurements(
         num_steps=len(loop.step_times), step_times=loop.step_times, interrupted=loop.interrupted,
         global_step=loop.global_step, stop_reason=loop.stop_reason, diverged=loop.diverged,
-        **measured)
+        loss_scale=loop.loss_scale, skipped_updates=loop.skipped_updates, **measured)
 
 
 def _eval_measurements(evaluation) -> dict:

@@ -44,7 +44,8 @@ class Summaries:
                    loss_name)
 
     def after_step(self, global_step: int, values: dict) -> None:
-        """``values``: learning_rate, loss and (if computed) top_1, top_5 as floats."""
+        """``values``: learning_rate, loss and (if computed) top_1, top_5 and
+        loss_scale as floats."""
         if global_step % self.every:
             return
         with self.writer.as_default(step=global_step):
@@ -53,6 +54,8 @@ class Summaries:
             for key in ("top_1", "top_5"):
                 if values.get(key) is not None:
                     tf.summary.scalar(f"train_{key}_accuracy", values[key])
+            if values.get("loss_scale") is not None:
+                tf.summary.scalar("loss_scale", values["loss_scale"])
             if self.verbosity >= 2 and self.manager is not None:
                 self._histograms()
         self.writer.flush()
