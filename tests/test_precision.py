@@ -14,6 +14,7 @@ from cnnb.config import build_config
 from cnnb.errors import ConfigError
 from cnnb.option_table import ALL_OPTIONS
 from cnnb.precision import precision_notes
+from test_eval_checkpoints import READ_SUMMARIES
 
 LOSS = re.compile(r"^\d+\timages/sec: .*\t(\S+)$")
 
@@ -147,24 +148,28 @@ def _measured(path) -> dict:
 
 
 @pytest.mark.slow
-def test_the_automatic_loss_scale_is_checkpointed(cnnb_batch, tmp_path):
+def test_the_automatic_loss_scale_is_checkpointed(cnnb_batch, python_child, tmp_path):
     """A resumed run goes on from the scale it had (the predecessor saved it as a
     variable), not from --fp16_loss_scale again: warm-up halves 2^20 until the
     float16 gradients fit, and the resumed run starts there."""
-    auto = TRIVIAL[:3] + TRIVIAL[4:] + ["--use_fp16", "--fp16_loss_scale=1048576", "--fp16_enable_auto_loss_scale",
-                      f"--train_dir={tmp_path / 'train'}"]
-    first, resumed = cnnb_batch([
+    auto = TRIVIAL[:3] + TRIVIAL[4:] + ["--use_fp16", "--fp16_loss_scale=1048576",
+                                        "--fp16_enable_auto_loss_scale",
+                                        f"--train_dir={tmp_path / 'train'}"]
+    first, resumed, fixed = cnnb_batch([
         auto + ["--num_warmup_batches=8", "--num_batches=4", f"--result_json={tmp_path}/1.json"],
         auto + ["--num_warmup_batches=0", "--num_batches=13",      # 8 + 4 done, one more
-                f"--result_json={tmp_path}/2.json"]])
-    assert first.code == 0 and resumed.code == 0, (first, resumed)
+                f"--result_json={tmp_path}/2.json", "--summary_verbosity=1",
+                "--save_summaries_steps=1"],
+        TRIVIAL + ["--num_batches=2", "--use_fp16", "--fp16_loss_scale=64",
+                   f"--result_json={tmp_path}/3.json"]])
+    assert first.code == 0 and resumed.code == 0 and fixed.code == 0, (first, resumed, fixed)
     assert "Restored" in resumed.out, resumed
     before, after = _measured(tmp_path / "1.json"), _measured(tmp_path / "2.json")
     assert before["loss_scale"] <= 2 ** 18, before         # halved at least twice
     assert after["loss_scale"] in (before["loss_scale"], before["loss_scale"] / 2), after
-    fixed = cnnb_batch([TRIVIAL + ["--num_batches=2", "--use_fp16", "--fp16_loss_scale=64",
-                                   f"--result_json={tmp_path}/3.json"]])[0]
-    assert fixed.code == 0, fixed
+    summaries = json.loads(python_child(READ_SUMMARIES, str(tmp_path / "train")).stdout
+                           .split("RESULT ", 1)[1])["train"]
+    assert [13, "loss_scale", "scalars", after["loss_scale"]] in summaries, summaries
     assert _measured(tmp_path / "3.json")["loss_scale"] == 64.0
     assert _measured(tmp_path / "3.json")["skipped_updates"] is None
 
