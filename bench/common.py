@@ -32,8 +32,9 @@ def plain_loop_images_per_sec(tf, model, num_classes: int, batch_size: int, step
     the same cnnb-built network: the floor any framework's overhead is measured
     against. Same math as a default `cnnb run` (sgd, the predecessor's L2 over
     non-batch-norm weights); ``precision`` casts compute like cnnb does."""
-    step = plain_step(tf, model, num_classes, batch_size, precision, xla, weight_decay)
-    return _timed(step, batch_size, steps, warmup)
+    run = plain_stepper(tf, model, num_classes, batch_size, warmup, precision, xla,
+                        weight_decay)
+    return batch_size * steps / run(steps)
 
 
 def plain_step(tf, model, num_classes: int, batch_size: int, precision: str = "fp32",
@@ -65,9 +66,9 @@ def plain_step(tf, model, num_classes: int, batch_size: int, precision: str = "f
 
 
 def plain_stepper(tf, model, num_classes: int, batch_size: int, warmup: int,
-                  precision: str = "fp32", xla: bool = False):
+                  precision: str = "fp32", xla: bool = False, weight_decay: float = 4e-5):
     """``run(n) -> seconds`` of n plain-loop steps, warmed up once."""
-    step = plain_step(tf, model, num_classes, batch_size, precision, xla)
+    step = plain_step(tf, model, num_classes, batch_size, precision, xla, weight_decay)
     for _ in range(max(1, warmup)):
         step().numpy()
 
@@ -112,17 +113,6 @@ def _quiet(line: str) -> None:
     """A log that prints nothing."""
 
 
-def keras_fit_images_per_sec(tf, keras, build, batch_size: int, image_size: int,
-                             num_classes: int, steps: int, warmup: int,
-                             precision: str = "fp32", xla: bool = False) -> float:
-    """images/sec of Keras 3 ``model.fit`` (SGD, one repeated synthetic batch)
-    on ``build(keras, image_size, num_classes)``; bf16/fp16 through Keras's mixed
-    dtype policy, XLA through ``compile(jit_compile=True)``."""
-    run = keras_stepper(tf, keras, build, batch_size, image_size, num_classes, warmup,
-                        precision, xla)
-    return batch_size * steps / run(steps)
-
-
 def keras_stepper(tf, keras, build, batch_size: int, image_size: int, num_classes: int,
                   warmup: int, precision: str = "fp32", xla: bool = False):
     """``run(n) -> seconds`` of one ``model.fit`` call of n steps, warmed up once."""
@@ -147,15 +137,6 @@ def keras_stepper(tf, keras, build, batch_size: int, image_size: int, num_classe
         model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
         return time.perf_counter() - began
     return run
-
-
-def _timed(step, batch_size: int, steps: int, warmup: int) -> float:
-    for _ in range(max(1, warmup)):
-        step().numpy()
-    began = time.perf_counter()
-    for _ in range(steps):
-        step().numpy()
-    return batch_size * steps / (time.perf_counter() - began)
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:

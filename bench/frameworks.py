@@ -34,6 +34,7 @@ import argparse
 import statistics
 
 from common import cnnb_stepper, keras_stepper, plain_stepper
+from cnnb.utilization import flops_per_image
 from resnet20_cifar_vs_keras import keras_resnet20
 
 #: name -> (cnnb model, data_name, batch, steps per block, warm-up steps)
@@ -83,7 +84,7 @@ def run_config(tf, keras, plugins, name: str, mode: str, args) -> dict:
     for other in ("plain", "keras"):
         summary[f"cnnb/{other}"] = statistics.median(
             c / o for c, o in zip(rates["cnnb"], rates[other]))
-    summary["flops"] = 3 * model.trace(classes).flops
+    summary["flops"] = flops_per_image(model, classes, model.image_size, training=True)
     return summary
 
 

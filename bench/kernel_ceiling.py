@@ -29,6 +29,7 @@ import collections
 import time
 
 from common import add_training_arguments, cnnb_images_per_sec
+from cnnb.utilization import flops_per_image
 
 #: one layer's kernel work: op, input dims, kernel shape, strides, padding, FLOPs
 Layer = collections.namedtuple("Layer", "op dims kernel strides padding flops first")
@@ -123,10 +124,17 @@ def time_layers(tf, layers: list[Layer]) -> list[tuple[Layer, float, float]]:
     return timed
 
 
-def report(name, batch, peak, timed, cnnb_rates, top: int) -> None:
+def training_flops(layer: Layer) -> int:
+    """The layer's work in a training step: forward, weight gradient and (but for
+    the first layer) input gradient, each as costly as the forward op."""
+    return layer.flops * (2 if layer.first else 3)
+
+
+def report(name, batch, peak, timed, cnnb_rates, model_flops: int, top: int) -> None:
+    """``model_flops``: cnnb's flops_per_image for training (what its MFU uses)."""
     forward = sum(f for _, f, _ in timed)
     total = sum(t for _, _, t in timed)
-    flops = sum(layer.flops * (2 if layer.first else 3) for layer, _, _ in timed)
+    flops = sum(training_flops(layer) for layer, _, _ in timed)
     ceiling, cnnb = batch / total, max(cnnb_rates)
     print(f"{name} batch {batch}: {len(timed)} conv/dense layers, "
           f"{flops / batch / 1e9:.2f} GFLOP per training image; matmul peak "
@@ -136,20 +144,13 @@ def report(name, batch, peak, timed, cnnb_rates, top: int) -> None:
           f"({flops / total / peak:.0%} of the matmul peak); ceiling {ceiling:.2f} images/sec")
     print(f"cnnb: {cnnb:.2f} images/sec (rounds: "
           f"{', '.join(f'{r:.2f}' for r in cnnb_rates)}) = {cnnb / ceiling:.0%} of the "
-          f"ceiling, model FLOP utilization {cnnb * 3 * flops_forward(timed) / peak:.0%}")
+          f"ceiling, model FLOP utilization {cnnb * model_flops / peak:.0%}")
     print("layers furthest from the peak (forward+backward):")
-    worst = sorted({(layer._replace(flops=0), t, layer.flops) for layer, _, t
-                    in timed}, key=lambda item: item[2] * 3 / item[1])
-    for layer, seconds, layer_flops in worst[:top]:
+    distinct = {(layer._replace(flops=0), t, training_flops(layer)) for layer, _, t in timed}
+    for layer, seconds, work in sorted(distinct, key=lambda item: item[2] / item[1])[:top]:
         print(f"  {layer.op:9s} {'x'.join(map(str, layer.dims))} kernel "
               f"{'x'.join(map(str, layer.kernel))} stride {layer.strides[1:3] or '-'}: "
-              f"{layer_flops * 3 / seconds / 1e9:6.1f} GFLOP/s")
-
-
-def flops_forward(timed) -> float:
-    """Forward FLOPs per image (what `cnnb run` multiplies by 3 for training)."""
-    batch = timed[0][0].dims[0]
-    return sum(layer.flops for layer, _, _ in timed) / batch
+              f"{work / seconds / 1e9:6.1f} GFLOP/s")
 
 
 def main() -> None:
@@ -175,7 +176,8 @@ def main() -> None:
         rates.append(cnnb_images_per_sec(plugins, model=args.model, batch_size=args.batch_size,
                                          num_batches=args.steps,
                                          num_warmup_batches=args.warmup, optimizer="sgd"))
-    report(args.model, args.batch_size, peak, best, rates, args.top)
+    model_flops = flops_per_image(model, dataset.num_classes, model.image_size, training=True)
+    report(args.model, args.batch_size, peak, best, rates, model_flops, args.top)
 
 
 if __name__ == "__main__":

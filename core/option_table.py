@@ -109,7 +109,6 @@ CORE_OPTIONS: tuple[Option, ...] = (
 
 _EVAL = "evaluation and checkpoints"
 _MULTI = "multi-device and multi-worker runs"
-_FP16 = "reduced precision"
 _PROFILE = "tracing and profiling"
 _DATA = "real datasets"
 
